@@ -1,0 +1,3 @@
+"""feedsvc: feeds for news sites that publish none."""
+
+__version__ = "0.1.0"

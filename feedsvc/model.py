@@ -1,0 +1,176 @@
+"""Plain frozen records that flow between the rooms: entries, fetch results, feeds, section state.
+
+Only the standard library is imported here, so every other module may depend on this one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+def content_hash(*parts: str | None) -> str:
+    """Stable hash of the fields a reader sees; unchanged content keeps its hash (and its feed ETag)."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update((part or "").encode("utf-8"))
+        h.update(b"\x1f")
+    return h.hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One article. `url` is the canonical URL and also the entry id in every feed format.
+
+    Times are timezone-aware datetimes. `published` may be None when the page shows no date;
+    `updated` is set by the store when the content of a known URL changes; `first_seen` by the store
+    when the URL is first inserted (values passed in on insert are kept if given).
+    """
+
+    url: str
+    title: str
+    subtitle: str | None = None
+    author: str | None = None
+    source: str | None = None
+    editor: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    first_seen: datetime | None = None
+    summary: str = ""
+    content_html: str = ""
+    image: str | None = None
+    # Section titles the entry is listed in (filled by the store when reading a section).
+    categories: tuple[str, ...] = ()
+    # True when the article page could not be fetched or parsed: the entry carries only the list
+    # link's text and date and is fetched again on a later refresh.
+    partial: bool = False
+
+    @property
+    def id(self) -> str:
+        return self.url
+
+    @property
+    def hash(self) -> str:
+        return content_hash(
+            self.title, self.subtitle, self.author, self.source, self.editor,
+            self.published.isoformat() if self.published else None,
+            self.summary, self.content_html, self.image, "partial" if self.partial else "",
+        )
+
+
+@dataclass(frozen=True)
+class Validators:
+    """HTTP cache validators remembered per fetched URL, for conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What the fetcher returns for one URL. `text` is always decoded `str` (None on 304)."""
+
+    url: str  # final URL after redirects
+    status: int
+    text: str | None
+    content_type: str = ""
+    charset: str | None = None
+    validators: Validators = field(default_factory=Validators)
+    not_modified: bool = False
+    bytes_read: int = 0
+    requests: int = 1  # HTTP requests sent for this result, retries and robots.txt included
+    elapsed_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class ListedLink:
+    """An article link found on a section's list page, in page order."""
+
+    url: str  # canonical
+    text: str = ""
+    published: datetime | None = None  # a date printed beside the link, if any
+
+
+@dataclass(frozen=True)
+class Feed:
+    """Everything a renderer needs for one section feed. Entries are newest first."""
+
+    site: str
+    section: str
+    title: str
+    link: str  # the section's page on the original site
+    feed_url_base: str  # public URL without extension, e.g. http://host/cxnews/cixi
+    description: str = ""
+    language: str = "zh-CN"
+    timezone: str = "Asia/Shanghai"
+    site_title: str = ""
+    site_home: str = ""
+    ttl_minutes: int = 15
+    entries: tuple[Entry, ...] = ()
+
+    @property
+    def updated(self) -> datetime | None:
+        """Newest entry time: the feed's updated/lastBuildDate (never the request time)."""
+        times = [t for e in self.entries for t in (e.updated, e.published, e.first_seen) if t]
+        return max(times) if times else None
+
+    def feed_url(self, ext: str) -> str:
+        return f"{self.feed_url_base}.{ext}"
+
+
+@dataclass(frozen=True)
+class FeedDocument:
+    """Rendered bytes of one feed in one format."""
+
+    format: str  # "rss" | "atom" | "json"
+    media_type: str  # e.g. "application/rss+xml"
+    body: bytes
+    updated: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SectionState:
+    """What the store remembers about a section's refreshes."""
+
+    site: str
+    section: str
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    resolved_url: str | None = None  # for sections configured by nav label
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0  # dropped from the section by the rolling window
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.inserted or self.updated or self.removed)
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    """Outcome of one refresh of one section; stored on the section as data, never only logged."""
+
+    site: str
+    section: str
+    started: datetime
+    finished: datetime
+    ok: bool
+    error: str | None = None
+    list_not_modified: bool = False
+    links_found: int = 0
+    new_links: int = 0
+    articles_fetched: int = 0
+    articles_failed: int = 0
+    offsite_skipped: int = 0
+    inserted: int = 0
+    updated: int = 0
+    requests: int = 0
+    bytes_read: int = 0

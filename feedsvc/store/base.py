@@ -1,0 +1,64 @@
+"""The `Store` protocol: what every store (SQLite now, PostgreSQL later) promises.
+
+The same contract tests (tests/test_store.py) run against every implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from feedsvc.model import Entry, RefreshReport, SectionState, UpsertResult, Validators
+
+
+class Store(Protocol):
+    async def open(self) -> None:
+        """Connect and migrate the schema forward to the current version."""
+
+    async def close(self) -> None: ...
+
+    async def upsert(
+        self,
+        site: str,
+        section: str,
+        entries: Sequence[Entry],
+        *,
+        now: datetime,
+        max_entries: int,
+        max_age_days: int,
+        section_title: str | None = None,
+        validators: dict[str, Validators] | None = None,
+        report: RefreshReport | None = None,
+    ) -> UpsertResult:
+        """One transaction: insert new URLs, update changed content (setting `updated`), list them in
+        `section`, trim the section to its rolling window, delete entries no section lists, store the
+        given HTTP validators and (if given) record the refresh report on the section.
+        Unchanged content changes nothing (no `updated` bump)."""
+
+    async def record_attempt(self, report: RefreshReport) -> SectionState:
+        """Record a refresh outcome (success resets consecutive failures; failure keeps entries)."""
+
+    async def entries(self, site: str, section: str, limit: int | None = None) -> list[Entry]:
+        """The section's entries, published desc then first_seen desc, categories filled."""
+
+    async def entry(self, site: str, url: str) -> Entry | None: ...
+
+    async def known_urls(self, site: str, urls: Iterable[str]) -> set[str]:
+        """Which of these URLs are stored as complete (non-partial) entries of the site."""
+
+    async def section_state(self, site: str, section: str) -> SectionState: ...
+
+    async def section_states(self) -> list[SectionState]: ...
+
+    async def set_resolved_url(self, site: str, section: str, url: str | None) -> None:
+        """Remember the URL a nav label resolved to."""
+
+    async def revision(self, site: str, section: str) -> int:
+        """A number that grows whenever the section's entries change (feed caches key on it)."""
+
+    async def revisions(self) -> dict[tuple[str, str], int]: ...
+
+    async def get_validators(self, url: str) -> Validators | None: ...
+
+    async def set_validators(self, url: str, validators: Validators) -> None: ...

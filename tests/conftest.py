@@ -1,0 +1,24 @@
+"""Shared test set-up. Room-specific fixtures live in each room's test files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def atom_rng_path() -> Path:
+    """The RELAX NG schema of RFC 4287: shared/ beside the repo, else the copy under tests/schemas."""
+    for candidate in (SHARED / "schemas" / "atom.rng", REPO / "tests" / "schemas" / "atom.rng"):
+        if candidate.exists():
+            return candidate
+    pytest.fail("atom.rng not found (expected ../shared/schemas/atom.rng or tests/schemas/atom.rng)")
