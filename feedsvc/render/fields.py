@@ -1,0 +1,90 @@
+"""What every feed format derives the same way from a Feed: XML-safe text, times, authors, image types.
+
+Keeping these rules in one place is what makes an entry carry the same id, dates and text in
+RSS, Atom and JSON Feed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from feedsvc.model import Entry, Feed
+
+# The feed time used when a feed has no entries: fixed, so an empty feed's bytes (and ETag) never change.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+GENERATOR = "feedsvc"
+
+# Characters XML 1.0 forbids (C0 controls except tab/LF/CR, lone surrogates, U+FFFE/U+FFFF).
+# lxml refuses such strings outright, and scraped pages do contain stray \x08 or \x1b bytes.
+_INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+# A fixed table, not `mimetypes`: that module reads /etc/mime.types, so output would vary by machine.
+_IMAGE_TYPES = {
+    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
+    ".webp": "image/webp", ".svg": "image/svg+xml", ".bmp": "image/bmp", ".avif": "image/avif",
+}
+
+
+def clean(text: str | None) -> str:
+    """Text that is safe in any XML document (and valid UTF-8 in JSON): forbidden characters dropped."""
+    if not text:
+        return ""
+    return _INVALID_XML.sub("", text)
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local(dt: datetime, feed: Feed) -> datetime:
+    """`dt` in the feed's time zone, whole seconds (RSS cannot carry fractions; all formats agree)."""
+    if dt.tzinfo is None:  # the model promises aware times; treat a stray naive one as UTC
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(zone(feed.timezone)).replace(microsecond=0)
+
+
+def entry_published(entry: Entry, feed: Feed) -> datetime | None:
+    """When the entry appeared: its printed date, else when we first saw it."""
+    dt = entry.published or entry.first_seen or entry.updated
+    return local(dt, feed) if dt else None
+
+
+def entry_updated(entry: Entry, feed: Feed) -> datetime:
+    """Last significant change: `updated` if the content changed, else the published time."""
+    dt = entry.updated or entry.published or entry.first_seen
+    return local(dt, feed) if dt else feed_updated(feed)
+
+
+def feed_updated(feed: Feed) -> datetime:
+    """The feed's updated/lastBuildDate: newest entry time, EPOCH when empty; never the clock."""
+    return local(feed.updated or EPOCH, feed)
+
+
+def entry_title(entry: Entry) -> str:
+    # Atom and feedgen need a non-empty title; the URL is the one thing every entry has.
+    return clean(entry.title).strip() or clean(entry.url)
+
+
+def feed_author(feed: Feed) -> str:
+    """The feed-level author (RFC 4287: entries without an author inherit it): the site's name."""
+    return clean(feed.site_title).strip() or clean(feed.title).strip() or feed.site
+
+
+def feed_description(feed: Feed) -> str:
+    return clean(feed.description).strip() or clean(feed.title).strip() or feed.section
+
+
+def feed_link(feed: Feed) -> str:
+    return clean(feed.link) or clean(feed.site_home) or feed.feed_url_base
+
+
+def image_type(url: str) -> str:
+    """Media type of an image URL judged by its extension; JPEG, the news-site norm, when unknown."""
+    path = url.split("?", 1)[0].split("#", 1)[0].lower()
+    dot = path.rfind(".")
+    return _IMAGE_TYPES.get(path[dot:], "image/jpeg") if dot > path.rfind("/") else "image/jpeg"
