@@ -30,9 +30,11 @@ class Store(Protocol):
         section_title: str | None = None,
         validators: dict[str, Validators] | None = None,
         report: RefreshReport | None = None,
+        also_list: Sequence[str] = (),
     ) -> UpsertResult:
         """One transaction: insert new URLs, update changed content (setting `updated`), list them in
-        `section`, trim the section to its rolling window, delete entries no section lists, store the
+        `section` (with the already stored URLs in `also_list`, e.g. found on this section's list page
+        after another section stored them), trim the section to its rolling window, delete entries no section lists, store the
         given HTTP validators and (if given) record the refresh report on the section.
         Unchanged content changes nothing (no `updated` bump)."""
 

@@ -1,0 +1,356 @@
+"""The SQLite store (aiosqlite, WAL): entries keyed by (site, canonical URL), section listings with a
+rolling window, per-section refresh state and per-URL HTTP validators.
+
+Every write runs in one BEGIN IMMEDIATE transaction behind one asyncio.Lock, so a crash leaves the
+last committed state. A file database is read through a second connection: WAL gives it the last
+committed snapshot, never a half-written section, and each read is a single statement for that
+reason (known_urls aside). `:memory:` has one connection, so its reads wait for the writer's lock instead.
+SQL stays portable (no GROUP_CONCAT, no REPLACE, ON CONFLICT upserts) so PostgreSQL can follow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import aiosqlite
+
+from feedsvc.errors import StoreError
+from feedsvc.model import Entry, RefreshReport, SectionState, UpsertResult, Validators
+from feedsvc.store.sqlite_rows import (
+    ENTRY_FIELDS,
+    NEWEST_FIRST,
+    STATE_FIELDS,
+    chunks,
+    distinct_entries,
+    entries_from_rows,
+    entry_values,
+    placeholders,
+    state_from_row,
+    utc_text,
+)
+from feedsvc.store.sqlite_schema import MIGRATIONS, Migration
+from feedsvc.store.sqlite_writes import (
+    bump_revisions,
+    delete_orphans,
+    ensure_section,
+    insert_entry,
+    list_entries,
+    record_report,
+    stored_entries,
+    trim_section,
+    update_entry,
+    write_validators,
+)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _translated(
+    method: Callable[Concatenate[SQLiteStore, P], Awaitable[T]],
+) -> Callable[Concatenate[SQLiteStore, P], Awaitable[T]]:
+    """The one boundary where sqlite errors become StoreError (one line, naming the database)."""
+
+    @functools.wraps(method)
+    async def wrapper(self: SQLiteStore, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store {self.path}: {exc}") from exc
+
+    return wrapper
+
+
+class SQLiteStore:
+    """`Store` on one SQLite file (or `:memory:`). Call `await open()` before use, `close()` after."""
+
+    def __init__(self, path: str, *, migrations: Sequence[Migration] = MIGRATIONS):
+        self.path = path
+        self._migrations = tuple(migrations)
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> SQLiteStore:
+        """`sqlite:///relative.db`, `sqlite:////absolute.db` or `sqlite:///:memory:`."""
+        prefix = "sqlite:///"
+        if not url.startswith(prefix) or len(url) == len(prefix):
+            raise StoreError(f"bad SQLite store URL {url!r} (use sqlite:///path.db or sqlite:///:memory:)")
+        return cls(url[len(prefix):], **kwargs)
+
+    # -- connection and schema -------------------------------------------------------------------
+
+    @_translated
+    async def open(self) -> None:
+        if self._writer is not None:
+            return
+        try:
+            self._writer = await self._connect(query_only=False)
+            await self._migrate()
+            if self.path == ":memory:":
+                self._reader = self._writer
+            else:
+                self._reader = await self._connect(query_only=True)
+        except BaseException:
+            await self.close()
+            raise
+
+    @_translated
+    async def close(self) -> None:
+        reader, writer = self._reader, self._writer
+        self._reader = self._writer = None
+        if reader is not None and reader is not writer:
+            await reader.close()
+        if writer is not None:
+            await writer.close()
+
+    async def _connect(self, *, query_only: bool) -> aiosqlite.Connection:
+        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so sqlite3 must not begin for us.
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            if query_only:
+                await conn.execute("PRAGMA query_only = ON")
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
+
+    async def _migrate(self) -> None:
+        target = len(self._migrations)
+        async with self._transaction() as db:
+            await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            rows = list(await db.execute_fetchall("SELECT MAX(version), COUNT(*) FROM schema_version"))
+            current, count = (rows[0][0] or 0), rows[0][1]
+            if current > target:
+                raise StoreError(
+                    f"SQLite store {self.path}: database schema version {current} is newer than this "
+                    f"feedsvc supports ({target}); upgrade feedsvc or point store.url at another database"
+                )
+            for migration in self._migrations[current:]:
+                for statement in migration:
+                    await db.execute(statement)
+            if count == 0:
+                await db.execute("INSERT INTO schema_version (version) VALUES (?)", (target,))
+            elif current != target:
+                await db.execute("UPDATE schema_version SET version = ?", (target,))
+
+    @_translated
+    async def schema_version(self) -> int:
+        async with self._reading() as db:
+            rows = list(await db.execute_fetchall("SELECT MAX(version) FROM schema_version"))
+        return rows[0][0] or 0
+
+    def _open_connection(self, conn: aiosqlite.Connection | None) -> aiosqlite.Connection:
+        if conn is None:
+            raise StoreError(f"SQLite store {self.path} is not open")
+        return conn
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        db = self._open_connection(self._writer)
+        async with self._lock:
+            try:
+                # BEGIN inside the try: if we are cancelled while it runs, it still runs on
+                # aiosqlite's thread, and the rollback queued behind it must close it.
+                await db.execute("BEGIN IMMEDIATE")
+                yield db
+                await db.execute("COMMIT")
+            except BaseException:
+                try:
+                    await db.rollback()
+                except sqlite3.Error:
+                    pass  # the original error says more; the open transaction dies with it
+                raise
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        db = self._open_connection(self._reader)
+        if db is self._writer:
+            # One shared connection (:memory:) would show a writer's uncommitted rows: wait for it.
+            async with self._lock:
+                yield db
+        else:
+            yield db
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    @_translated
+    async def upsert(
+        self,
+        site: str,
+        section: str,
+        entries: Sequence[Entry],
+        *,
+        now: datetime,
+        max_entries: int,
+        max_age_days: int,
+        section_title: str | None = None,
+        validators: dict[str, Validators] | None = None,
+        report: RefreshReport | None = None,
+        also_list: Sequence[str] = (),
+    ) -> UpsertResult:
+        """See `Store.upsert`. Counts are from the section's point of view: `inserted` entries are new
+        in its feed (even if another section listed them first), `updated` ones changed content,
+        `removed` ones left it by the window; entries the window drops on arrival count as unchanged.
+        """
+        if report is not None and (report.site, report.section) != (site, section):
+            raise StoreError(f"report for {report.site}/{report.section} given to upsert of {site}/{section}")
+        # Convert every value before BEGIN, so bad input never opens a transaction.
+        now_s = utc_text(now)
+        try:
+            cutoff = utc_text(now - timedelta(days=max_age_days))
+        except OverflowError:
+            cutoff = ""  # a window reaching past year 1: no age limit
+        batch = [(entry, entry.hash, entry_values(entry)) for entry in distinct_entries(entries)]
+
+        async with self._transaction() as db:
+            await ensure_section(db, site, section, section_title)
+            before = {row[0] for row in await db.execute_fetchall(
+                "SELECT entry_id FROM section_entries WHERE site = ? AND section = ?", (site, section))}
+            stored = await stored_entries(db, site, [entry.url for entry, _, _ in batch])
+            listed: list[int] = []
+            changed: set[int] = set()
+            for entry, digest, values in batch:
+                row = stored.get(entry.url)
+                if row is None:
+                    listed.append(await insert_entry(db, site, entry, digest, values, now_s))
+                    continue
+                entry_id, old_digest, old_partial = row
+                listed.append(entry_id)
+                # A partial entry (list link only) never overwrites a complete article.
+                if digest == old_digest or (entry.partial and not old_partial):
+                    continue
+                await update_entry(db, entry_id, digest, values, now_s)
+                changed.add(entry_id)
+            if also_list:
+                known = await stored_entries(db, site, [url for url in also_list if url not in stored])
+                listed.extend(entry_id for entry_id, _, _ in known.values())
+            await list_entries(db, site, section, listed, now_s)
+            after = await trim_section(db, site, section, max_entries, cutoff)
+            await delete_orphans(db, site)
+            await bump_revisions(db, site, section, before != after or bool(changed & after), changed)
+            for url, found in (validators or {}).items():
+                await write_validators(db, url, found)
+            if report is not None:
+                await record_report(db, report)
+
+        newly = after - before
+        updated = len(changed - newly)
+        return UpsertResult(
+            inserted=len(newly), updated=updated, unchanged=len(batch) - len(newly) - updated,
+            removed=len(before - after),
+        )
+
+    @_translated
+    async def record_attempt(self, report: RefreshReport) -> SectionState:
+        async with self._transaction() as db:
+            await record_report(db, report)
+            rows = list(await db.execute_fetchall(
+                f"SELECT {STATE_FIELDS} FROM sections WHERE site = ? AND section = ?",
+                (report.site, report.section),
+            ))
+        return state_from_row(rows[0])
+
+    @_translated
+    async def set_resolved_url(self, site: str, section: str, url: str | None) -> None:
+        async with self._transaction() as db:
+            await ensure_section(db, site, section)
+            await db.execute(
+                "UPDATE sections SET resolved_url = ? WHERE site = ? AND section = ?", (url, site, section))
+
+    @_translated
+    async def set_validators(self, url: str, validators: Validators) -> None:
+        async with self._transaction() as db:
+            await write_validators(db, url, validators)
+
+    # -- reads (each one statement: one consistent snapshot) -----------------------------------
+
+    @_translated
+    async def entries(self, site: str, section: str, limit: int | None = None) -> list[Entry]:
+        page = (
+            "SELECT e.* FROM section_entries se JOIN entries e ON e.id = se.entry_id "
+            f"WHERE se.site = ? AND se.section = ? ORDER BY {NEWEST_FIRST}"
+        )
+        params: list[Any] = [site, section]
+        if limit is not None:
+            page += " LIMIT ?"
+            params.append(max(limit, 0))
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(self._with_categories(f"({page}) e", "", NEWEST_FIRST), params)
+        return entries_from_rows(rows)
+
+    @_translated
+    async def entry(self, site: str, url: str) -> Entry | None:
+        sql = self._with_categories("entries e", "WHERE e.site = ? AND e.url = ?", "e.id")
+        async with self._reading() as db:
+            found = entries_from_rows(await db.execute_fetchall(sql, (site, url)))
+        return found[0] if found else None
+
+    @staticmethod
+    def _with_categories(source: str, where: str, order: str) -> str:
+        """Entries from `source` (aliased e), one row per listing section, carrying its title."""
+        return (
+            f"SELECT e.id, {ENTRY_FIELDS}, COALESCE(s.title, s.section) FROM {source} "
+            "LEFT JOIN section_entries c ON c.entry_id = e.id "
+            "LEFT JOIN sections s ON s.site = c.site AND s.section = c.section "
+            f"{where} ORDER BY {order}, c.section"
+        )
+
+    @_translated
+    async def known_urls(self, site: str, urls: Iterable[str]) -> set[str]:
+        wanted = sorted(set(urls))
+        known: set[str] = set()
+        # Chunks are separate statements; each URL's answer is still a committed one.
+        async with self._reading() as db:
+            for chunk in chunks(wanted):
+                rows = await db.execute_fetchall(
+                    "SELECT url FROM entries "
+                    f"WHERE site = ? AND partial = 0 AND url IN ({placeholders(len(chunk))})",
+                    (site, *chunk),
+                )
+                known.update(row[0] for row in rows)
+        return known
+
+    @_translated
+    async def section_state(self, site: str, section: str) -> SectionState:
+        async with self._reading() as db:
+            rows = list(await db.execute_fetchall(
+                f"SELECT {STATE_FIELDS} FROM sections WHERE site = ? AND section = ?", (site, section)))
+        return state_from_row(rows[0]) if rows else SectionState(site=site, section=section)
+
+    @_translated
+    async def section_states(self) -> list[SectionState]:
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(f"SELECT {STATE_FIELDS} FROM sections ORDER BY site, section")
+        return [state_from_row(row) for row in rows]
+
+    @_translated
+    async def revision(self, site: str, section: str) -> int:
+        async with self._reading() as db:
+            rows = list(await db.execute_fetchall(
+                "SELECT revision FROM sections WHERE site = ? AND section = ?", (site, section)))
+        return rows[0][0] if rows else 0
+
+    @_translated
+    async def revisions(self) -> dict[tuple[str, str], int]:
+        async with self._reading() as db:
+            rows = await db.execute_fetchall("SELECT site, section, revision FROM sections")
+        return {(site, section): revision for site, section, revision in rows}
+
+    @_translated
+    async def get_validators(self, url: str) -> Validators | None:
+        async with self._reading() as db:
+            rows = list(await db.execute_fetchall(
+                "SELECT etag, last_modified FROM validators WHERE url = ?", (url,)))
+        return Validators(etag=rows[0][0], last_modified=rows[0][1]) if rows else None
