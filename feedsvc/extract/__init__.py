@@ -1,0 +1,1 @@
+"""Pure extraction: HTML and URLs in, links and entries out; no I/O here."""

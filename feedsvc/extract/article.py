@@ -1,0 +1,216 @@
+"""Article page → `Entry`: title, subtitle, date, credits, body, summary and lead image.
+
+Pure and synchronous. Every field tries the configured CSS selector (`Rules`) first, then
+heuristics: headline and subtitle (headline.py), the date (published.py), credits from labelled
+lines (bylines.py: 全媒体记者 熊洲, 稿源:…, 责任编辑:…), the body as the densest text block (body.py),
+sanitized (sanitize.py). Bylines are taken out of the body into `author`; editor, copyright,
+share/print and related-news lines are dropped from it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
+
+from lxml import etree
+
+from feedsvc.config import Rules
+from feedsvc.errors import ExtractError
+from feedsvc.extract.body import Body, build_body, score_body
+from feedsvc.extract.bylines import find_authors, find_editors, find_source, split_names
+from feedsvc.extract.dates import find_dates
+from feedsvc.extract.headline import find_subtitle, find_title
+from feedsvc.extract.page import Line, Node, Page, as_text, clean_text, drop_tree, select, text_of
+from feedsvc.extract.published import find_published
+from feedsvc.extract.sanitize import sanitize_element
+from feedsvc.extract.urls import canonical_url
+from feedsvc.model import Entry, ListedLink
+
+__all__ = ["extract_article"]
+
+_META_AUTHOR_KEYS = ("author", "article:author", "dc.creator", "byl")
+_META_IMAGE_KEYS = ("og:image", "og:image:url", "twitter:image", "twitter:image:src", "image")
+_SUMMARY_CHARS = 200
+_HEADER_LINES = 8
+
+
+def extract_article(
+    html: str, url: str, rules: Rules, *, timezone: str, now: datetime, listed: ListedLink | None = None
+) -> Entry:
+    """Parse one article page. Raises ExtractError when it yields neither a title nor a body."""
+    page = Page.parse(html)
+    tz = ZoneInfo(timezone)
+    for selector in rules.remove:
+        for el in select(page.root, selector):
+            drop_tree(el)
+    page.prune()
+    root = page.root
+
+    body_el = _body_element(root, rules)
+    title, title_el = find_title(page, rules, body_el)
+    lines = page.lines()
+    header = _header_lines(page, lines, title_el, body_el)
+    subtitle = find_subtitle(root, rules, title_el, now)
+    published = find_published(page, rules, header, lines, body_el, url, tz, now, listed)
+
+    # Configured selectors are read before the body is rebuilt (which moves its nodes).
+    selected = {name: _selected_text(root, getattr(rules, name)) for name in ("author", "source", "editor")}
+    body = Body()
+    if body_el is not None:
+        configured = select(root, rules.body)
+        for container in configured or [body_el]:
+            part = build_body(container, title=title, configured=bool(configured))
+            body.blocks.extend(part.blocks)
+            body.credits.extend(part.credits)
+    body_text = body.text
+    if not title and not body_text:
+        raise ExtractError(f"no title and no article text found ({url})")
+    if not title:
+        title = listed.text if listed and listed.text else body_text[:60]
+
+    header_text = [ln.text for ln in header]
+    blocks_text = [text_of(b) for b in body.blocks]
+    source = selected["source"] or find_source(header_text + body.credits) or _dateline_outlet(header, now)
+    author = selected["author"] or _author(page, header_text, body.credits, blocks_text, source)
+    editor = selected["editor"] or " ".join(find_editors([ln.text for ln in lines] + body.credits))
+    if rules.source and source:
+        source = find_source([source]) or source
+    if rules.author and author:
+        author = "、".join(find_authors([author])) or author
+    if rules.editor and editor:
+        editor = " ".join(find_editors([editor])) or editor
+
+    base = urljoin(url, page.base_href) if page.base_href else url
+    content_html = _content_html(body, base)
+    image = _image(page, rules, body, base)
+    return Entry(
+        url=canonical_url(url),
+        title=title,
+        subtitle=subtitle or None,
+        author=author or None,
+        source=source or None,
+        editor=editor or None,
+        published=published,
+        summary=_summary(body_text),
+        content_html=content_html,
+        image=image,
+    )
+
+
+def _selected_text(root: Node, selector: str | None) -> str:
+    for el in select(root, selector):
+        text = text_of(el)
+        if text:
+            return text
+    return ""
+
+
+# --- body ---------------------------------------------------------------------------------------
+
+
+def _body_element(root: Node, rules: Rules) -> Node | None:
+    for el in select(root, rules.body):
+        return el
+    return score_body(root)
+
+
+def _header_lines(page: Page, lines: list[Line], title_el: Node | None,
+                  body_el: Node | None) -> list[Line]:
+    """The lines between headline and body: where date, source and byline are printed."""
+    body_start = page.order.get(body_el, 10**9) if body_el is not None else 10**9
+    if title_el is not None:
+        title_pos = page.order.get(title_el, -1)
+        title_end = max((page.order.get(d, title_pos) for d in title_el.iterdescendants()), default=title_pos)
+        after = [ln for ln in lines if ln.pos > title_end]
+        if body_start > title_pos:
+            after = [ln for ln in after if ln.pos < body_start] or after[:1]
+        out = []
+        for ln in after[:_HEADER_LINES]:
+            if len(ln.text) > 150:
+                break  # the article text has begun
+            out.append(ln)
+        return out
+    before = [ln for ln in lines if ln.pos < body_start]
+    return before[-_HEADER_LINES:]
+
+
+def _content_html(body: Body, url: str) -> str:
+    wrapper = etree.Element("div")
+    for block in body.blocks:
+        wrapper.append(block)
+    cleaned = sanitize_element(wrapper, url)
+    # A paragraph that held only a dropped widget leaves an empty <p> behind.
+    return re.sub(r"<p>\s*</p>", "", cleaned)
+
+
+def _summary(text: str) -> str:
+    text = clean_text(text.replace("\n", " "))
+    if len(text) <= _SUMMARY_CHARS:
+        return text
+    cut = text[:_SUMMARY_CHARS]
+    stop = max(cut.rfind(ch) for ch in "。！？!?")
+    return cut[: stop + 1] if stop >= _SUMMARY_CHARS * 0.6 else cut.rstrip() + "…"
+
+
+# --- credits and image --------------------------------------------------------------------------
+
+
+def _author(page: Page, header: list[str], credits: list[str], blocks: list[str], source: str | None) -> str:
+    lead = next((b for b in blocks if len(b) >= 20), "")
+    names = find_authors(header + credits, lead=lead)
+    if not names:
+        # Meta authors are often the site or the outlet, which are not bylines.
+        meta = page.meta_first(*_META_AUTHOR_KEYS) or _jsonld_person(page.jsonld_first("author"))
+        not_people = {page.meta_first("og:site_name") or "", source or ""}
+        if meta and meta not in not_people and meta not in page.html_title:
+            names = split_names(meta)
+    return "、".join(names)
+
+
+def _jsonld_person(value: object) -> str:
+    """A JSON-LD author that is a person (an Organization author is the outlet)."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict) and value.get("@type") not in (None, "Person"):
+        return ""
+    return as_text(value)
+
+
+def _dateline_outlet(header: list[Line], now: datetime) -> str:
+    """`2019年11月25日 18:57 参考消息`: a short name printed right after the date, without a label."""
+    for line in header:
+        found = find_dates(line.text, now=now)
+        if not found:
+            continue
+        rest = line.text[found[0].end:].strip()
+        m = re.fullmatch(r"([\u4e00-\u9fa5A-Za-z][\u4e00-\u9fa5A-Za-z\-]{1,20})(?:\[[^\]]*\])?", rest)
+        if m and not re.search(r"来源|作者|编辑|记者|浏览|阅读|评论|分享|字号|举报|收藏|打印", m.group(1)):
+            return m.group(1)
+        return ""
+    return ""
+
+
+def _image(page: Page, rules: Rules, body: Body, url: str) -> str | None:
+    for el in select(page.root, rules.image):
+        src = el.get("src") or el.get("content") or el.get("href")
+        if src:
+            return urljoin(url, src.strip())
+    meta = page.meta_first(*_META_IMAGE_KEYS) or as_text(page.jsonld_first("image"))
+    if meta and not meta.startswith("data:"):
+        return urljoin(url, meta)
+    for block in body.blocks:
+        for img in block.iter("img"):
+            src = img.get("src")
+            if src and not src.startswith("data:") and not _tiny(img):
+                return urljoin(url, src.strip())
+    return None
+
+
+def _tiny(img: Node) -> bool:
+    for attr in ("width", "height"):
+        value = re.match(r"\d+", img.get(attr) or "")
+        if value and int(value.group()) < 60:
+            return True
+    return False

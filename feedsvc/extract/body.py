@@ -1,0 +1,339 @@
+"""Find an article's body by text density and rebuild it as clean paragraphs without page chrome.
+
+Scoring is one bottom-up pass over the tree (linear in its size): every block's own text, less the
+text of its links, with a bonus per sentence punctuation mark, is credited to the block's container
+and, halved, to the container's parent. The best container, discounted by its link density and
+weighted by class/id hints, is the body. Its content is then flattened into paragraphs and the
+lines that are chrome, not article (editor and copyright lines, share/print widgets, related lists,
+bylines), are dropped; the dropped credit lines are handed back for the byline reader.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from feedsvc.extract.page import BLOCK_TAGS, Node, clean_text, drop_tree, is_element, raw_text, text_of
+
+__all__ = ["Body", "build_body", "score_body"]
+
+_WS = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
+_SENTENCE = re.compile(r"[，。！？；,.!?;]")
+_PUNCT = re.compile(r"[，。！？；：、,!?;“”\"「」]")
+_POSITIVE = re.compile(r"article|content|text|body|main|zoom|post|entry|detail|story|conte|news_?txt|正文", re.I)
+_NEGATIVE = re.compile(
+    r"comment|footer|\bfoot|\bnav|menu|sidebar|\bside|relat|recommend|\bhot|rank|share|\bads?\b|advert|banner|"
+    r"copyright|crumb|toolbar|login|\btags?\b|keyword|pagination|pager|qrcode|popup|modal|widget|"
+    r"bdshare|jiathis|\bprint|\bmore\b|\blink",
+    re.I,
+)
+_CHROME_SCOPE = re.compile(r"footer|\bfoot|copyright|comment|sidebar|\bnav\b|\bmenu|relate|recommend|\brank", re.I)
+_CHROME_TAGS = ("nav", "aside", "footer", "form", "header", "menu")
+# Text blocks are credited here; bare containers carry text only when it sits directly in them.
+_PARAGRAPH_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "li", "dd", "dt", "pre", "blockquote", "figcaption",
+                             "caption", "th"})
+_ATOMIC = frozenset({"ul", "ol", "dl", "pre", "blockquote", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "table",
+                     "video", "audio"})
+_MEDIA = ("img", "video", "audio")
+_INDENT = " \t\r\n\u00a0\u3000\u2002\u2003"
+
+
+def _stat(text: str | None) -> tuple[int, int]:
+    """(non-space characters, sentence punctuation marks) of a text node."""
+    if not text or text.isspace():
+        return 0, 0
+    # str.split() knows the Unicode spaces (nbsp, ideographic) and is much faster than a regex.
+    return len("".join(text.split())), len(_PUNCT.findall(text))
+
+
+def _hint(el: Node) -> str:
+    return f"{el.get('class') or ''} {el.get('id') or ''}"
+
+
+def score_body(root: Node) -> Node | None:
+    """The element most likely to hold the article text, or None for a page without text."""
+    body = root.find("body")
+    scope = body if body is not None else root
+    nodes = list(scope.iter(etree.Element))
+    stats: dict = {}  # el -> (chars, link chars, inline chars, inline link chars, inline punctuation)
+    blocks: list = []  # (text block, its score)
+    for el in reversed(nodes):
+        is_link = el.tag == "a"
+        t, p = _stat(el.text)
+        if is_link:
+            p = 0
+        tot, lnk, it, il, ip = t, (t if is_link else 0), t, (t if is_link else 0), p
+        for ch in el:
+            ct, cl, ci, cil, cp = stats[ch]
+            tail, tp = _stat(ch.tail)
+            tot += ct + tail
+            lnk += cl
+            it += tail
+            if is_link:
+                il += tail
+            else:
+                ip += tp
+            if ch.tag not in BLOCK_TAGS:  # inline children's text is this block's own text
+                it += ci
+                il += cil
+                ip += 0 if is_link else cp
+        if is_link:
+            lnk, il = tot, it
+        stats[el] = (tot, lnk, it, il, ip)
+        plain = it - il
+        if plain >= 6 and el.tag in BLOCK_TAGS:
+            blocks.append((el, plain + 6 * ip))
+    page_chars = stats[scope][0] if scope in stats else 0
+    excluded: set = set()
+    for el in scope.iter(*_CHROME_TAGS):
+        excluded.add(el)
+    # Comments, sidebars and footers: their text counts for nothing. A class on a wrapper of nearly
+    # the whole page (<div class="wrap has-sidebar">) describes the layout, not a chrome block.
+    in_chrome: set = set()
+    for el in scope.xpath(".//*[@class or @id]"):
+        if _CHROME_SCOPE.search(_hint(el)) and stats[el][0] < 0.9 * page_chars:
+            in_chrome.add(el)
+    for el in nodes:
+        if el.getparent() in in_chrome:
+            in_chrome.add(el)
+    scores: dict = {}
+    for el, own in blocks:
+        if el in in_chrome:
+            continue
+        target = el.getparent() if el.tag in _PARAGRAPH_TAGS else el
+        weight = 1.0
+        while target is not None and weight > 0.2:
+            scores[target] = scores.get(target, 0.0) + own * weight
+            target = target.getparent()
+            weight /= 2
+    best, best_score = None, 0.0
+    for el in list(excluded):
+        excluded.update(el.iterdescendants(etree.Element))
+    for el, score in scores.items():
+        if el in excluded:
+            continue
+        tot, lnk = stats[el][:2] if el in stats else (0, 0)
+        density = lnk / tot if tot else 1.0
+        score *= 1.0 - density
+        hint = _hint(el)
+        if _POSITIVE.search(hint):
+            score *= 1.25
+        if _NEGATIVE.search(hint):
+            score *= 0.5
+        if score > best_score:
+            best, best_score = el, score
+    return best
+
+
+_EDITOR_LINE = re.compile(
+    r"^[\[【(（]?\s*(?:(?:责任编辑|责编|值班编辑)\s*[：:]?|"
+    r"(?:编辑|校对|审核|审校|监制|编审|终审|初审|复审|主编|美编|制作|策划|统筹)\s*[：:/|丨])"
+)
+_CHROME_LINE = re.compile(
+    r"\[?\s*打印(该文|本页|此文|文章)?\s*\]|关闭窗口|【\s*(打印|关闭|纠错)\s*】|返回顶部|分享到|微信扫一扫|扫码(关注|下载|阅读)|扫描二维码|"
+    r"版权所有|版权声明|Copyright|©|未经.{0,12}(授权|许可).{0,20}(转载|使用)|转载请注明|免责声明|"
+    r"[报爆]料(热线|电话|邮箱)|新闻热线|^(原标题|本文来源|稿源|来源|出处|图片来源|文章来源)\s*[：:]|^\(?原标题|"
+    r"^(信息|图片|文章|内容|资料|素材)?来源(于|自)|^(相关|更多).{0,10}(请关注|请点击|请访问|尽在)",
+    re.I,
+)
+# Disclaimers run long, so they are recognised by their opening label at any length.
+_DISCLAIMER = re.compile(r"^[【\[]?\s*(免责声明|郑重声明|版权声明|特别声明|声明|风险提示)\s*[】\]]?\s*[：:]|^本站郑重声明")
+_RELATED_HEAD = re.compile(
+    r"^[【\[]?\s*(相关(新闻|阅读|报道|链接|文章|推荐|专题)|延伸阅读|推荐阅读|热点推荐|热门推荐|精彩推荐|热门文章|"
+    r"猜你喜欢|往期回顾|往期精彩|更多精彩|\d+小时.{0,4}新闻|最新新闻|点击排行|热门排行|为你推荐|大家都在看|今日推荐)"
+)
+_NAMES = r"[\u4e00-\u9fa5A-Za-z·]{2,12}(?:\s*[\s、，,&/|丨]\s*[\u4e00-\u9fa5A-Za-z·]{2,12})*"
+_BYLINE_ONLY = re.compile(
+    r"^[\[【(（]?\s*(?:(?:[\u4e00-\u9fa5]{0,6}记者|通讯员|作者|采写|撰文|执笔|编译)\s*[：:/|丨]?\s*|"
+    r"(?:文|图|摄影|摄|文/图|图/文|文图)\s*[：:/|丨]\s*)" + _NAMES + r"(?:\s*" + r"(?:[\u4e00-\u9fa5]{0,6}记者|通讯员|摄影|编辑|校对)"
+    r"\s*[：:/|丨]?\s*" + _NAMES + r")*\s*[\]】)）]?$"
+)
+
+
+_DATELINE_LABEL = re.compile(r"来源|稿源|作者|记者|编辑|发布|时间|日期|浏览|阅读|点击|字号")
+_DATE_SHAPE = re.compile(r"(19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|\d{1,2}[-/月]\d{1,2}日?\s*\d{1,2}:\d{2}")
+
+
+def _is_dateline(text: str) -> bool:
+    """`2021-12-08 09:58 来源：慈溪日报`: a date with labels, or a date and little else."""
+    m = _DATE_SHAPE.search(text)
+    if not m:
+        return False
+    rest = _WS.sub("", text[: m.start()] + text[m.end():])
+    return bool(_DATELINE_LABEL.search(text)) or len(rest) <= 12
+
+
+@dataclass
+class Body:
+    """A rebuilt body: its blocks (detached elements) and the credit lines that were dropped."""
+
+    blocks: list[Node] = field(default_factory=list)
+    credits: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(t for t in (text_of(b) for b in self.blocks) if t)
+
+
+def build_body(el: Node, *, title: str = "", configured: bool = False) -> Body:
+    """Flatten the body element into paragraphs and drop the chrome in it (mutates the element).
+
+    A `configured` body (the site's own selector) keeps a leading box: the selector chose it.
+    """
+    _drop_chrome_nodes(el)
+    if not configured:
+        _drop_leading_box(el)
+    blocks: list[Node] = []
+    _flatten(el, blocks)
+    return _filter(blocks, title)
+
+
+def _drop_chrome_nodes(el: Node) -> None:
+    for node in list(el.iterdescendants(etree.Element)):
+        if node.getparent() is None:
+            continue
+        if node.tag in _CHROME_TAGS:
+            drop_tree(node)
+            continue
+        if node.tag not in BLOCK_TAGS:
+            continue  # an inline link classed "keyword" is still part of its sentence
+        hint = _hint(node)
+        if not hint.strip() or _POSITIVE.search(hint):
+            continue
+        if _CHROME_SCOPE.search(hint):
+            drop_tree(node)  # comments, related lists, footers: whatever their length
+            continue
+        if _NEGATIVE.search(hint):
+            text = text_of(node)
+            link_text = sum(len(clean_text(raw_text(a))) for a in node.iter("a"))
+            if len(text) < 200 or link_text > 0.5 * len(text):
+                drop_tree(node)
+
+
+def _drop_leading_box(el: Node) -> None:
+    """A promo or summary box (its own classed container) printed above the article's paragraphs."""
+    if clean_text(el.text):
+        return
+    children = [c for c in el if is_element(c)]
+    for i, child in enumerate(children):
+        text = text_of(child)
+        if child.tag in ("p", "br", "img", "h1", "h2", "h3", "h4", "h5", "h6") or clean_text(child.tail):
+            return
+        if child.tag not in ("div", "section", "blockquote") or not text:
+            continue
+        rest = sum(len(text_of(c)) for c in children[i + 1:])
+        if child.get("class") and not _POSITIVE.search(_hint(child)) and len(text) < 200 and rest > 2 * len(text):
+            drop_tree(child)
+        return
+
+
+def _new_p() -> Node:
+    return etree.Element("p")
+
+
+def _append_text(run: Node, text: str | None) -> None:
+    if not text:
+        return
+    if len(run):
+        last = run[-1]
+        last.tail = (last.tail or "") + text
+    else:
+        run.text = (run.text or "") + text
+
+
+def _has_block(el: Node) -> bool:
+    return any(d.tag in BLOCK_TAGS and d.tag not in ("br", "img") for d in el.iterdescendants(etree.Element))
+
+
+def _is_layout_table(el: Node) -> bool:
+    return any(True for _ in el.iterdescendants("table", "p", "div"))
+
+
+def _flatten(el: Node, out: list[Node]) -> None:
+    run = _new_p()
+
+    def flush() -> None:
+        nonlocal run
+        if len(run) or clean_text(run.text):
+            # Indents typed as &nbsp;&nbsp; or 　　 are the page's styling; readers indent themselves.
+            run.text = (run.text or "").lstrip(_INDENT)
+            last = run[-1] if len(run) else None
+            if last is not None:
+                last.tail = (last.tail or "").rstrip(_INDENT) or None
+            else:
+                run.text = run.text.rstrip(_INDENT)
+            out.append(run)
+        run = _new_p()
+
+    _append_text(run, el.text)
+    for child in list(el):
+        tail = child.tail
+        child.tail = None
+        if not is_element(child):
+            pass
+        elif child.tag == "br":
+            flush()
+        elif child.tag == "img":
+            run.append(child)  # a standalone image becomes a paragraph of its own at the next break
+        elif child.tag == "h1":
+            flush()
+            child.tag = "h2"
+            out.append(child)
+        elif child.tag in _ATOMIC and not (child.tag == "table" and _is_layout_table(child)):
+            flush()
+            out.append(child)
+        elif child.tag in BLOCK_TAGS or _has_block(child):
+            flush()
+            _flatten(child, out)
+        else:
+            run.append(child)
+        _append_text(run, tail)
+    flush()
+
+
+def _block_stats(block: Node) -> tuple[str, int, bool]:
+    text = text_of(block)
+    link_chars = sum(len(clean_text(raw_text(a))) for a in block.iter("a"))
+    media = block.tag in _MEDIA or any(True for _ in block.iter(*_MEDIA))
+    return text, link_chars, media
+
+
+def _filter(blocks: list[Node], title: str) -> Body:
+    body = Body()
+    title_key = _WS.sub("", title)
+    seen_prose = related = False
+    for block in blocks:
+        text, link_chars, media = _block_stats(block)
+        key = _WS.sub("", text)
+        if not key and not media:
+            continue
+        prose = len(key) >= 40 and link_chars < 0.2 * len(text)
+        if related and not prose:
+            continue  # still inside the list a "related news" heading introduced
+        related = False
+        if key and _RELATED_HEAD.match(text) and len(key) <= 20:
+            related = True
+            continue
+        if key and len(key) <= 400 and _DISCLAIMER.match(text):
+            continue
+        if key and len(key) <= 80 and (_EDITOR_LINE.match(text) or _CHROME_LINE.search(text)):
+            body.credits.append(text)
+            continue
+        if key and len(key) <= 45 and _BYLINE_ONLY.match(text):
+            body.credits.append(text)
+            continue
+        if key and link_chars > 0.5 * len(text) and len(key) < 300:
+            continue
+        if block.tag in ("ul", "ol", "dl", "table") and link_chars > 0.3 * max(len(text), 1):
+            continue
+        if not seen_prose and key and title_key and key == title_key:
+            continue
+        if not seen_prose and len(key) <= 80 and _is_dateline(text):
+            body.credits.append(text)  # the date/source line printed inside the body container
+            continue
+        if (len(key) >= 20 and _SENTENCE.search(text)) or media:
+            seen_prose = True
+        body.blocks.append(block)
+    return body

@@ -1,0 +1,122 @@
+"""Which printed date is an article's publication time.
+
+In order: the configured selector; the first date printed between headline and body (the page's meta
+date supplies the year of a year-less date, and its seconds when both agree to the minute); the
+meta/JSON-LD date; a `<time>` element or a short element classed as a date, nearest the body; a
+labelled line (发布时间：…); the date in the URL; the list page's date. Away from the headline a date
+must show its year, so related-news lists and footers (`Copyright 2005-2024`) never supply one, and a
+bare relative day (昨天, 3天前) is never used: it only restates the crawl clock.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from feedsvc.config import Rules
+from feedsvc.extract.dates import date_from_url, find_dates, parse_date, parse_iso
+from feedsvc.extract.page import Line, Node, Page, as_text, select, text_of
+from feedsvc.model import ListedLink
+
+__all__ = ["find_published"]
+
+_DATE_LABEL = re.compile(r"(发布|发表|更新|上传|录入|创建|出版)?(时间|日期)\s*[：:]|发布于")
+_META_DATE_KEYS = ("article:published_time", "og:article:published_time", "og:published_time", "datepublished",
+                   "publishdate", "publish_date", "pubdate", "pubtime", "publishtime", "dc.date.issued",
+                   "dc.date", "date", "sailthru.date", "article:modified_time", "dateupdate", "datemodified")
+_DATE_HINT = re.compile(r"time|date|publish|pubtime|riqi|shijian", re.I)
+
+
+def _meta_date(page: Page, tz: ZoneInfo, now: datetime) -> datetime | None:
+    values = [page.meta.get(k, [None])[0] for k in _META_DATE_KEYS]
+    values.append(as_text(page.jsonld_first("datePublished", "dateCreated", "dateModified")))
+    for value in values:
+        if value:
+            parsed = parse_iso(value, timezone=tz) or parse_date(value, timezone=tz, now=now)
+            if parsed is not None:
+                return parsed.astimezone(tz)
+    return None
+
+
+def find_published(page: Page, rules: Rules, header: list[Line], lines: list[Line], body_el: Node | None,
+                   url: str, tz: ZoneInfo, now: datetime, listed: ListedLink | None) -> datetime | None:
+    """The publication time (aware, in the site's zone), or None: never the crawl time."""
+    meta = _meta_date(page, tz, now)
+    for el in select(page.root, rules.published):
+        raw = el.get("datetime") or el.get("content") or text_of(el)
+        value = _first_date([raw], tz, now, meta) or parse_iso(raw, timezone=tz)
+        if value is not None:
+            return value.astimezone(tz)
+    value = _first_date([ln.text for ln in header], tz, now, meta)
+    if value is None and meta is not None:
+        return meta
+    if value is None:
+        value = _first_date(_time_elements(page) + _date_classed(page, body_el), tz, now, meta, need_year=True)
+    if value is None:
+        labelled = [ln.text for ln in lines if _DATE_LABEL.search(ln.text) and len(ln.text) < 80]
+        value = _first_date(labelled, tz, now, meta, need_year=True)
+    if value is not None:
+        return value.astimezone(tz)
+    from_url = date_from_url(url, timezone=tz)
+    if from_url is not None:
+        return from_url
+    return listed.published if listed else None
+
+
+def _in_list(el: Node) -> bool:
+    # Items of related-news lists carry dates (and date classes) too.
+    return any(a.tag in ("li", "a") for a in el.iterancestors())
+
+
+def _time_elements(page: Page) -> list[str]:
+    """`<time datetime="…">` values outside lists."""
+    return [el.get("datetime") or text_of(el) for el in page.root.iter("time") if not _in_list(el)]
+
+
+def _date_classed(page: Page, body_el: Node | None) -> list[str]:
+    """Texts of short elements classed as a date (`<span class="time">`) outside lists, nearest the body first."""
+    body_pos = page.order.get(body_el, 0) if body_el is not None else 0
+    found = []
+    for el in page.root.iter("span", "div", "p", "em", "i", "font", "td", "small", "strong"):
+        if not _DATE_HINT.search(f"{el.get('class') or ''} {el.get('id') or ''}"):
+            continue
+        text = text_of(el)
+        if not text or len(text) > 60 or _in_list(el):
+            continue
+        found.append((abs(page.order.get(el, 0) - body_pos), text))
+    return [text for _, text in sorted(found, key=lambda f: f[0])]
+
+
+def _first_date(texts: list[str], tz: ZoneInfo, now: datetime, meta: datetime | None, *,
+                need_year: bool = False) -> datetime | None:
+    """The first printed date; away from the headline (`need_year`) a date must show its year."""
+    relative = None
+    for text in texts:
+        for found in find_dates(text, timezone=tz, now=now, reference=meta):
+            if need_year and not found.has_year:
+                continue
+            if found.relative:
+                # A bare 昨天/3天前 names a day only relative to the crawl clock: not a publication time.
+                if found.has_time:
+                    relative = relative or found.value
+                continue
+            return _agree(found.value, meta, has_time=found.has_time)
+    # "3小时前" is only as good as the crawl clock; a meta date from the page itself is better.
+    if relative is not None:
+        return meta or relative
+    return None
+
+
+def _agree(visible: datetime, meta: datetime | None, *, has_time: bool) -> datetime:
+    """The printed date wins; meta adds the time or seconds the page left out when both name the same day."""
+    if meta is None:
+        return visible
+    meta_local = meta.astimezone(visible.tzinfo)
+    if meta_local.date() != visible.date():
+        return visible
+    if not has_time:
+        return meta_local
+    if (meta_local.hour, meta_local.minute) == (visible.hour, visible.minute):
+        return meta_local
+    return visible

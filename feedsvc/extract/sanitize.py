@@ -1,0 +1,126 @@
+"""Make extracted article HTML safe and self-contained for feed readers.
+
+Lazy-load attributes become `src`, relative links and images become absolute, and the nh3
+allow-list removes everything else: scripts, styles, frames, event handlers, `javascript:` URLs.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+import nh3
+from lxml import etree
+
+from feedsvc.extract.page import Node, drop_tag
+
+__all__ = ["LAZY_SRC_ATTRS", "absolutize", "clean_html", "resolve_lazy_images", "sanitize_element", "sanitize_html",
+           "unwrap_dead_links"]
+
+# Where lazy-loading scripts keep the real image URL until the image scrolls into view.
+LAZY_SRC_ATTRS = ("data-src", "data-original", "data-lazy-src", "data-lazy", "data-actualsrc",
+                  "data-original-src", "data-url", "data-echo", "file")
+_URL_ATTRS = ("href", "src", "poster")
+_SCHEMES = ("http", "https", "mailto")
+_PLACEHOLDER_HINTS = ("data:image", "blank.", "placeholder", "loading.", "lazy.", "grey.gif", "spacer.gif", "1x1")
+
+_TAGS = {
+    "p", "br", "a", "img", "strong", "b", "em", "i", "u", "s", "sub", "sup", "small", "mark",
+    "blockquote", "q", "cite", "pre", "code", "ul", "ol", "li", "dl", "dt", "dd",
+    "h2", "h3", "h4", "h5", "h6", "figure", "figcaption", "table", "thead", "tbody", "tfoot",
+    "tr", "td", "th", "caption", "hr", "video", "audio", "source",
+}
+# These go with everything inside them, not just the tag.
+_DROP_WITH_CONTENT = {"script", "style", "iframe", "noscript", "object", "embed", "template", "textarea",
+                      "select", "button", "svg", "math", "canvas", "applet", "frame", "frameset", "head", "title"}
+_ATTRS = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+    "video": {"src", "poster", "controls"},
+    "audio": {"src", "controls"},
+    "source": {"src", "type"},
+    "ol": {"start"},
+}
+_CLEANER = nh3.Cleaner(
+    tags=_TAGS,
+    clean_content_tags=_DROP_WITH_CONTENT,
+    attributes=_ATTRS,
+    url_schemes=set(_SCHEMES),
+    link_rel="noopener noreferrer",
+    strip_comments=True,
+)
+
+
+def _is_placeholder(src: str | None) -> bool:
+    if not src or not src.strip():
+        return True
+    low = src.strip().lower()
+    return any(hint in low for hint in _PLACEHOLDER_HINTS)
+
+
+def resolve_lazy_images(root: Node) -> None:
+    """Copy the real URL of lazy-loaded images into `src` (in place)."""
+    for img in root.iter("img"):
+        src = img.get("src")
+        for attr in LAZY_SRC_ATTRS:
+            lazy = img.get(attr)
+            if lazy and lazy.strip() and not lazy.strip().startswith("data:") and (
+                _is_placeholder(src) or attr in ("data-original", "data-src", "data-lazy-src")
+            ):
+                img.set("src", lazy.strip())
+                break
+        if _is_placeholder(img.get("src")) and img.get("srcset"):
+            img.set("src", img.get("srcset", "").split(",")[0].strip().split(" ")[0])
+
+
+def absolutize(root: Node, base_url: str) -> None:
+    """Resolve every link and image against the page URL (in place); unparseable URLs are dropped."""
+    if not base_url:
+        return
+    for el in root.iter(etree.Element):
+        for attr in _URL_ATTRS:
+            value = el.get(attr)
+            if value is None:
+                continue
+            try:
+                el.set(attr, urljoin(base_url, value.strip()))
+            except ValueError:  # e.g. an invalid IPv6 host: such a link cannot be followed anyway
+                del el.attrib[attr]
+
+
+def unwrap_dead_links(root: Node) -> None:
+    """Links that lead nowhere a reader can follow (javascript:, #, none) keep their text, lose the tag."""
+    for a in list(root.iter("a")):
+        href = (a.get("href") or "").strip().lower()
+        scheme = re.match(r"([a-z][a-z0-9+.\-]*):", href)
+        dead = not href or href.startswith("#") or (scheme is not None and scheme.group(1) not in _SCHEMES)
+        if dead and a.getparent() is not None:
+            drop_tag(a)
+
+
+def sanitize_element(root: Node, base_url: str) -> str:
+    """Serialize `root` (lazy images resolved, links absolute) through the allow-list (mutates `root`)."""
+    resolve_lazy_images(root)
+    unwrap_dead_links(root)
+    absolutize(root, base_url)
+    raw = etree.tostring(root, encoding="unicode", method="html")
+    return clean_html(raw)
+
+
+def clean_html(raw: str) -> str:
+    """The allow-list itself, for HTML that is already absolute."""
+    cleaned = _CLEANER.clean(raw)
+    return cleaned.strip()
+
+
+def sanitize_html(fragment: str, base_url: str = "") -> str:
+    """Sanitize an HTML fragment given as text (lazy images, absolute links, allow-list)."""
+    if not fragment or not fragment.strip():
+        return ""
+    root = etree.fromstring(f"<div>{fragment}</div>", etree.HTMLParser(remove_comments=True))
+    container = root.find("body/div") if root is not None else None
+    if container is None:
+        return ""
+    return sanitize_element(container, base_url)

@@ -1,0 +1,146 @@
+"""URL helpers for extraction: the canonical form that serves as entry id, hosts, dates in paths.
+
+Pure string work (urllib.parse only). The canonical URL is what the store keys entries by, so two
+spellings of one article (tracking parameters, fragment, `:80`, upper-case host) must map to one string.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+
+# Query parameters that only say who shared a link or from where; never part of an article's identity.
+TRACKING_PARAMS = frozenset({
+    "spm", "from", "isappinstalled", "share_token", "sharetoken", "share_source", "share_medium",
+    "share_from", "share_id", "shareid", "sharer_sharetime", "sharer_shareid", "sharer_sharesource",
+    "fbclid", "gclid", "dclid", "msclkid", "yclid", "mc_cid", "mc_eid", "igshid", "scene", "clicktime",
+    "enterid", "wxfrom", "wx_header", "_wv", "ref", "ref_src", "tt_from", "app", "appinstalled",
+    "srcid", "wfr", "timestamp", "tdsourcetag", "vd_source", "xhsshare", "mkt_tok",
+})
+_TRACKING_PREFIXES = ("utm_", "hmsr", "pk_", "mtm_")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Characters left as they are in a path/query; everything else (spaces, CJK) is percent-encoded
+# so that an encoded and an unencoded spelling of the same path compare equal.
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = "=%:@!$'()*+,;/?-._~"
+
+_SECOND_LEVEL = frozenset({
+    "com.cn", "net.cn", "org.cn", "gov.cn", "edu.cn", "ac.cn", "mil.cn",
+    "zj.cn", "js.cn", "sh.cn", "bj.cn", "gd.cn", "nb.cn",
+    "com.hk", "org.hk", "gov.hk", "com.tw", "org.tw", "gov.tw", "com.mo",
+    "co.uk", "org.uk", "ac.uk", "gov.uk", "com.au", "net.au", "org.au", "co.jp", "ne.jp", "or.jp",
+    "com.sg", "com.my", "co.kr", "or.kr",
+})
+
+_URL_DATE_RES = (
+    # /2021/12/08/ , /2021-12/08/ , /2021_12/08
+    re.compile(r"(?<!\d)(20\d{2}|19\d{2})[/_-](\d{1,2})[/_-](\d{1,2})(?!\d)"),
+    # /202112/08/
+    re.compile(r"(?<!\d)(20\d{2}|19\d{2})(\d{2})/(\d{2})(?!\d)"),
+    # /20211208/ , t20211208_123.html, content_20211208_...
+    re.compile(r"(?<![\d])(20\d{2}|19\d{2})(\d{2})(\d{2})(?=[/_.\-]|$)"),
+)
+
+
+def _is_tracking(name: str) -> bool:
+    key = name.strip().lower()
+    return key in TRACKING_PARAMS or key.startswith(_TRACKING_PREFIXES)
+
+
+def _remove_dot_segments(path: str) -> str:
+    if "." not in path:
+        return path
+    out: list[str] = []
+    segments = path.split("/")
+    for i, seg in enumerate(segments):
+        if seg == ".":
+            if i == len(segments) - 1:
+                out.append("")
+            continue
+        if seg == "..":
+            if len(out) > 1:
+                out.pop()
+            if i == len(segments) - 1:
+                out.append("")
+            continue
+        out.append(seg)
+    result = "/".join(out)
+    return result if result.startswith("/") else "/" + result
+
+
+def canonical_url(url: str, base: str | None = None) -> str:
+    """The one spelling of `url` used as an entry id.
+
+    Joined with `base` when relative; scheme and host lower-cased; default port, fragment and
+    tracking parameters (utm_*, spm, from, share_token, ...) dropped; other parameters kept in
+    their order; an empty path becomes `/`. Non-http(s) URLs (mailto:, javascript:) come back
+    stripped but otherwise unchanged.
+    """
+    raw = (url or "").strip()
+    if base:
+        raw = urljoin(base.strip(), raw)
+    parts = urlsplit(raw)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.netloc:
+        return raw
+    host = (parts.hostname or "").rstrip(".")
+    try:
+        port = parts.port
+    except ValueError:  # a malformed port: keep the URL recognisable rather than fail
+        port = None
+    netloc = host
+    if ":" in host:  # IPv6 literal
+        netloc = f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    if parts.username:
+        cred = parts.username + (f":{parts.password}" if parts.password else "")
+        netloc = f"{cred}@{netloc}"
+    path = quote(_remove_dot_segments(parts.path or "/"), safe=_PATH_SAFE) or "/"
+    kept = []
+    for pair in parts.query.split("&"):
+        if not pair:
+            continue
+        name = unquote(pair.split("=", 1)[0].replace("+", " "))
+        if not _is_tracking(name):
+            kept.append(quote(pair, safe=_QUERY_SAFE + "&"))
+    return urlunsplit((scheme, netloc, path, "&".join(kept), ""))
+
+
+def host_of(url: str) -> str:
+    """Lower-case host name of `url` without port ('' when there is none)."""
+    try:
+        return (urlsplit((url or "").strip()).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return ""
+
+
+def registrable_domain(host: str) -> str:
+    """`www.cxnews.cn` → `cxnews.cn`; `news.cnnb.com.cn` → `cnnb.com.cn` (a small suffix list, not the PSL)."""
+    host = host.lower().rstrip(".")
+    if not host or re.fullmatch(r"[\d.]+|\[?[0-9a-f:]+\]?", host):
+        return host
+    labels = host.split(".")
+    if len(labels) >= 3 and ".".join(labels[-2:]) in _SECOND_LEVEL:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
+def same_site(host_a: str, host_b: str) -> bool:
+    """Same host, or two hosts under one registrable domain (www.x.cn and news.x.cn)."""
+    a, b = host_a.lower().rstrip("."), host_b.lower().rstrip(".")
+    return bool(a) and (a == b or registrable_domain(a) == registrable_domain(b))
+
+
+def url_date(url: str) -> tuple[int, int, int] | None:
+    """The (year, month, day) a URL's path carries, e.g. /system/2021/12/08/030312345.shtml."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    for pattern in _URL_DATE_RES:
+        for m in pattern.finditer(path):
+            y, mo, d = (int(g) for g in m.groups())
+            if 1 <= mo <= 12 and 1 <= d <= 31:
+                return (y, mo, d)
+    return None
