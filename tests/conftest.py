@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestServer
+
+from tests.fixture_site import FixtureSite
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -22,3 +26,14 @@ def atom_rng_path() -> Path:
         if candidate.exists():
             return candidate
     pytest.fail("atom.rng not found (expected ../shared/schemas/atom.rng or tests/schemas/atom.rng)")
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[tuple[FixtureSite, int]]:
+    fixture = FixtureSite()
+    server = TestServer(fixture.app(), host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield fixture, server.port
+    finally:
+        await server.close()

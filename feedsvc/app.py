@@ -1,0 +1,245 @@
+"""Wiring: config → store, fetcher, refresher, scheduler and web app; and the CLI's long-running commands.
+
+Everything with a lifetime is opened in one aiohttp cleanup context and closed in reverse order, so
+shutdown stops the scheduler (cancelling running refreshes, whose transactions roll back) before
+the store closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aiohttp import abc as aiohttp_abc
+from aiohttp import web
+
+from feedsvc.config import Config, SectionRef
+from feedsvc.errors import NotFound
+from feedsvc.fetch import Fetcher
+from feedsvc.model import RefreshReport
+from feedsvc.refresh import Clock, SectionRefresher, utcnow
+from feedsvc.scheduler import RefreshScheduler
+from feedsvc.store import Store, open_store
+from feedsvc.web import FEED_CACHE, make_app
+
+log = logging.getLogger("feedsvc")
+
+
+@dataclass
+class Services:
+    store: Store
+    fetcher: Fetcher
+    refresher: SectionRefresher
+    scheduler: RefreshScheduler | None = None
+
+
+SERVICES = web.AppKey("feedsvc.services", Services)
+
+
+def select_sections(config: Config, target: str | None) -> list[SectionRef]:
+    """`None` → all; `site` → its sections; `site/section` → that one. Unknown names raise NotFound."""
+    refs = config.section_refs()
+    if not target:
+        return refs
+    site, _, section = target.partition("/")
+    if site not in config.sites:
+        raise NotFound(f"unknown site {site!r}; sites: {', '.join(config.sites) or '(none)'}")
+    chosen = [r for r in refs if r.site_name == site and (not section or r.name == section)]
+    if not chosen:
+        names = ", ".join(config.sites[site].sections)
+        raise NotFound(f"unknown section {section!r} of site {site!r}; sections: {names}")
+    return chosen
+
+
+def build_app(
+    config: Config, *, resolver: aiohttp_abc.AbstractResolver | None = None,
+    schedule: bool = True, spread: timedelta = timedelta(seconds=1), clock: Clock = utcnow,
+) -> web.Application:
+    """The whole service: the web app, with store, fetcher and scheduler living in its cleanup_ctx."""
+    store = open_store(config.store.url)
+    app = make_app(config, store)
+
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        await store.open()
+        fetcher = Fetcher(config.fetch, resolver=resolver)
+        refresher = SectionRefresher(fetcher, store, clock=clock)
+        scheduler = None
+        if schedule:
+            cache = app.get(FEED_CACHE)
+
+            async def on_done(report: RefreshReport) -> None:
+                if cache is not None:
+                    cache.invalidate(report.site, report.section)
+
+            scheduler = RefreshScheduler(
+                config.section_refs(), refresher.refresh, on_done=on_done,
+                section_state=store.section_state, spread=spread)
+            scheduler.start({(s.site, s.section): s for s in await store.section_states()})
+        app[SERVICES] = Services(store, fetcher, refresher, scheduler)
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                await scheduler.shutdown()
+            await fetcher.close()
+            await store.close()
+
+    # First in line: the store is open before the web room's own start-up hooks run.
+    app.cleanup_ctx.insert(0, lifetime)
+    return app
+
+
+def setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs every job start and re-add at INFO; our scheduler logs each outcome instead.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def serve(config: Config) -> int:
+    setup_logging()
+    app = build_app(config)
+    web.run_app(app, host=config.server.host, port=config.server.port, access_log=None,
+                print=lambda _: print(f"feedsvc serving {config.server.base_url}/", file=sys.stderr))
+    return 0
+
+
+async def refresh_once(
+    config: Config, refs: Sequence[SectionRef], *, resolver: aiohttp_abc.AbstractResolver | None = None,
+    clock: Clock = utcnow,
+) -> list[RefreshReport]:
+    """Refresh the given sections now (sites in parallel, one site's sections one after another)."""
+    store = open_store(config.store.url)
+    await store.open()
+    fetcher = Fetcher(config.fetch, resolver=resolver)
+    try:
+        refresher = SectionRefresher(fetcher, store, clock=clock)
+        by_site: dict[str, list[SectionRef]] = {}
+        for ref in refs:
+            by_site.setdefault(ref.site_name, []).append(ref)
+
+        async def run_site(site_refs: list[SectionRef]) -> list[RefreshReport]:
+            return [await refresher.refresh(ref) for ref in site_refs]
+
+        results = await asyncio.gather(*(run_site(r) for r in by_site.values()))
+        return [report for site_reports in results for report in site_reports]
+    finally:
+        await fetcher.close()
+        await store.close()
+
+
+def format_reports(reports: Sequence[RefreshReport]) -> str:
+    """A summary table for `feedsvc refresh`."""
+    header = ("section", "status", "links", "new", "fetched", "failed", "requests", "KB", "seconds")
+    rows = [header]
+    for r in reports:
+        status = "not modified" if r.list_not_modified else ("ok" if r.ok else "FAILED")
+        rows.append((
+            f"{r.site}/{r.section}", status, str(r.links_found), str(r.inserted), str(r.articles_fetched),
+            str(r.articles_failed), str(r.requests), f"{r.bytes_read / 1024:.0f}",
+            f"{(r.finished - r.started).total_seconds():.1f}",
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    for r in reports:
+        if not r.ok:
+            lines.append(f"{r.site}/{r.section}: {r.error}")
+    return "\n".join(lines)
+
+
+def refresh_command(config: Config, target: str | None) -> int:
+    refs = select_sections(config, target)
+    started = utcnow()
+    reports = asyncio.run(refresh_once(config, refs))
+    print(format_reports(reports))
+    elapsed = (utcnow() - started).total_seconds()
+    failed = sum(1 for r in reports if not r.ok)
+    print(f"{len(reports)} sections, {failed} failed, {elapsed:.1f}s")
+    return 1 if failed else 0
+
+
+DEMO_HOSTS = ("www.cxnews.cn", "cxnews.cn")
+
+
+def demo(config_path: str | None, seeds_dir: str, port: int | None = None) -> int:
+    """Serve the replica site on loopback and run the whole service against it, offline.
+
+    The shipped config is used unchanged except: the store is a fresh file in a temp folder, the
+    replica answers for www.cxnews.cn, politeness delays are shortened (it is our own server), and
+    entries are kept whatever their age (the replica's articles date from December 2021).
+    """
+    import tempfile
+    from pathlib import Path
+
+    from feedsvc.config import load_config
+    from feedsvc.fetch.resolver import StaticResolver
+    from feedsvc.replica import replica_app
+
+    config = load_config(config_path)
+    seeds = Path(seeds_dir)
+    if not (seeds / "site").is_dir():
+        from feedsvc.errors import ConfigError
+
+        raise ConfigError(f"{seeds}: no replica site here (expected {seeds / 'site'}); run from the repository root or pass --seeds")
+    tmp = tempfile.mkdtemp(prefix="feedsvc-demo-")
+    data = config.model_dump(mode="python", exclude={"source_file"})
+    data["store"] = {**data["store"], "url": f"sqlite:///{tmp}/demo.db", "max_age_days": 36500}
+    data["fetch"] = {**data["fetch"], "min_delay": timedelta(seconds=0.01), "backoff": timedelta(seconds=0.1)}
+    if port is not None:
+        data["server"] = {**data["server"], "port": port, "public_url": None}
+    config = Config.model_validate(data)
+    setup_logging()
+
+    async def main() -> None:
+        replica_runner = web.AppRunner(replica_app(seeds), access_log=None)
+        await replica_runner.setup()
+        site = web.TCPSite(replica_runner, "127.0.0.1", 0)
+        await site.start()
+        replica_port = replica_runner.addresses[0][1]
+        resolver = StaticResolver({host: ("127.0.0.1", replica_port) for host in DEMO_HOSTS})
+        runner = web.AppRunner(build_app(config, resolver=resolver, spread=timedelta(seconds=0.2)),
+                               access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, config.server.host, config.server.port).start()
+        print(f"feedsvc demo: replica of www.cxnews.cn on 127.0.0.1:{replica_port}, store {tmp}/demo.db\n"
+              f"feeds at {config.server.base_url}/ (Ctrl-C to stop)", file=sys.stderr)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+            await replica_runner.cleanup()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def preview(config: Config, target: str, *, seeds: str | None = None) -> int:
+    """`feedsvc preview`: what the rules extract from a section or an article; `seeds` uses the replica."""
+    from feedsvc.preview import preview as run_preview
+
+    async def main() -> int:
+        if seeds is None:
+            return await run_preview(config, target)
+        from pathlib import Path
+
+        from feedsvc.fetch.resolver import StaticResolver
+        from feedsvc.replica import replica_app
+
+        runner = web.AppRunner(replica_app(Path(seeds)), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        try:
+            resolver = StaticResolver({host: ("127.0.0.1", port) for host in DEMO_HOSTS})
+            return await run_preview(config, target, resolver=resolver)
+        finally:
+            await runner.cleanup()
+
+    return asyncio.run(main())

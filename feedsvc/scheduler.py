@@ -1,0 +1,135 @@
+"""Runs refreshes on a schedule: one APScheduler job per section. The only importer of apscheduler.
+
+- each section runs every `refresh` interval with jitter; runs of one section never overlap and
+  missed runs coalesce into one;
+- at start-up only sections that are due run, spread out over the first seconds;
+- a failing section backs off exponentially (capped) and returns to its interval on success.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+
+from feedsvc.config import SectionRef
+from feedsvc.model import RefreshReport, SectionState
+from feedsvc.refresh import Clock, utcnow
+
+log = logging.getLogger("feedsvc.scheduler")
+
+RefreshFn = Callable[[SectionRef], Awaitable[RefreshReport]]
+
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def next_delay(ref: SectionRef, consecutive_failures: int) -> timedelta:
+    """Interval to the next run: the section's refresh interval, doubled per consecutive failure, capped."""
+    if consecutive_failures <= 0:
+        return ref.refresh
+    cap = max(ref.refresh, MAX_BACKOFF)
+    return min(ref.refresh * (2 ** min(consecutive_failures, 20)), cap)
+
+
+def jitter_for(ref: SectionRef) -> float:
+    """Seconds of random jitter: a tenth of the interval, at most five minutes."""
+    return min(ref.refresh.total_seconds() / 10, 300.0)
+
+
+def first_runs(
+    refs: Sequence[SectionRef], states: dict[tuple[str, str], SectionState], now: datetime,
+    spread: timedelta = timedelta(seconds=1),
+) -> dict[str, datetime]:
+    """When each section first runs: due ones now, spread `spread` apart; others when they fall due."""
+    plan: dict[str, datetime] = {}
+    due_index = 0
+    for ref in refs:
+        state = states.get((ref.site_name, ref.name))
+        last = state.last_attempt if state else None
+        failures = state.consecutive_failures if state else 0
+        if last is None or last + next_delay(ref, failures) <= now:
+            plan[ref.key] = now + spread * due_index
+            due_index += 1
+        else:
+            plan[ref.key] = last + next_delay(ref, failures)
+    return plan
+
+
+class RefreshScheduler:
+    """One self-rescheduling job per section; `on_done` hears every report (the web cache listens)."""
+
+    def __init__(
+        self, refs: Sequence[SectionRef], refresh: RefreshFn, *,
+        on_done: Callable[[RefreshReport], Awaitable[None] | None] | None = None,
+        section_state: Callable[[str, str], Awaitable[SectionState]],
+        clock: Clock = utcnow, spread: timedelta = timedelta(seconds=1),
+    ):
+        self.refs = {ref.key: ref for ref in refs}
+        self.refresh = refresh
+        self.section_state = section_state
+        self.running: set[asyncio.Task[None]] = set()
+        self.on_done = on_done
+        self.clock = clock
+        self.spread = spread
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+
+    def start(self, states: dict[tuple[str, str], SectionState]) -> None:
+        plan = first_runs(list(self.refs.values()), states, self.clock(), self.spread)
+        for key, when in plan.items():
+            self.scheduler.add_job(
+                self._run, DateTrigger(run_date=when), args=[key], id=key, name=key,
+                max_instances=1, coalesce=True, misfire_grace_time=None, replace_existing=True,
+            )
+        self.scheduler.start()
+        log.info("scheduled %d sections (%d due now)", len(plan),
+                 sum(1 for when in plan.values() if when <= self.clock() + self.spread * len(plan)))
+
+    async def _run(self, key: str) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.running.add(task)
+        try:
+            await self._run_once(key)
+        finally:
+            self.running.discard(task)
+
+    async def _run_once(self, key: str) -> None:
+        ref = self.refs[key]
+        report = await self.refresh(ref)
+        failures = 0
+        if not report.ok:
+            failures = (await self.section_state(ref.site_name, ref.name)).consecutive_failures
+        delay = next_delay(ref, failures)
+        # Jitter keeps many sections of one site from polling it in lockstep.
+        when = self.clock() + delay + timedelta(seconds=random.uniform(0, jitter_for(ref)))
+        if self.scheduler.running:
+            self.scheduler.add_job(
+                self._run, DateTrigger(run_date=when), args=[key], id=key, name=key,
+                max_instances=1, coalesce=True, misfire_grace_time=None, replace_existing=True,
+            )
+        if report.ok:
+            log.info("%s: ok, %d new, next in %s", key, report.inserted, delay)
+        else:
+            log.warning("%s: %s (failure %d, next in %s)", key, report.error, failures, delay)
+        if self.on_done is not None:
+            maybe = self.on_done(report)
+            if maybe is not None:
+                await maybe
+
+    def next_run(self, key: str) -> datetime | None:
+        job = self.scheduler.get_job(key)
+        return job.next_run_time if job else None
+
+    async def shutdown(self) -> None:
+        """Stop scheduling; running refreshes are cancelled and their transactions roll back."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        for task in list(self.running):
+            task.cancel()
+        if self.running:
+            await asyncio.gather(*self.running, return_exceptions=True)

@@ -1,0 +1,275 @@
+"""Rendered feeds per (site, section, format): body, gzip body, ETags and prebuilt response headers.
+
+A feed is rendered on its first request and again only when its section's store revision moves:
+`invalidate()` covers writes made in this process, a background poll of `store.revisions()` covers
+another process's (`feedsvc refresh`). Serving an unchanged feed is a dict lookup: no query, no render.
+Concurrent requests for a feed being built share one build (one render for a thundering herd).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import gzip
+import hashlib
+import logging
+import math
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from feedsvc import __version__
+from feedsvc.config import Config, SectionRef
+from feedsvc.errors import FeedsvcError
+from feedsvc.model import Entry, Feed
+from feedsvc.render import FORMATS, render
+from feedsvc.store import Store
+from feedsvc.web.conditional import feed_timestamp, http_date
+from feedsvc.web.query import DEFAULT, FeedQuery
+
+log = logging.getLogger("feedsvc.web")
+
+SERVER = f"feedsvc/{__version__}"
+T = TypeVar("T")
+SectionKey = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Representation:
+    """One encoding (identity or gzip) of one rendered feed, with everything a response needs.
+
+    eq=False: compared and hashed by identity, so the fast path can key a dict on it cheaply.
+    """
+
+    etag: str  # quoted, strong: "…" (gzip: "…-gz")
+    body: bytes
+    headers: CIMultiDictProxy[str]  # a 200's headers for aiohttp (it adds Content-Length and Date)
+    headers_304: CIMultiDictProxy[str]
+    wire_head: bytes  # the fast path's 200 head: status line and headers, less Date and the blank line
+    wire_304: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CachedFeed:
+    plain: Representation
+    gzip: Representation
+    last_modified: int  # Unix seconds of the newest entry (EMPTY_FEED_TIME when none)
+    revision: int  # the section's store revision this was rendered from
+
+
+@dataclass(frozen=True, slots=True)
+class SectionSnapshot:
+    feed: Feed  # every entry of the section, unfiltered
+    revision: int
+    generation: int  # bumped by invalidate(): results of older generations are never stored
+
+
+def build_feed(config: Config, ref: SectionRef, entries: Sequence[Entry], link: str | None) -> Feed:
+    site = ref.site
+    return Feed(
+        site=ref.site_name,
+        section=ref.name,
+        title=f"{site.title} · {ref.section.title}",
+        link=link or ref.url or site.home,
+        feed_url_base=f"{config.server.base_url}/{ref.site_name}/{ref.name}",
+        description=ref.section.description or "",
+        language=ref.language,
+        timezone=ref.timezone,
+        site_title=site.title,
+        site_home=site.home,
+        ttl_minutes=max(1, math.ceil(ref.refresh.total_seconds() / 60)),
+        entries=tuple(entries),
+    )
+
+
+def represent(media_type: str, body: bytes, last_modified: int, *, max_age: int, revision: int) -> CachedFeed:
+    """Both encodings of one rendered body. gzip uses mtime=0 so the same body gives the same bytes."""
+    tag = hashlib.sha256(body).hexdigest()[:24]
+    lm = http_date(last_modified)
+
+    def one(etag: str, payload: bytes, encoding: str | None) -> Representation:
+        validators = [
+            ("ETag", etag),
+            ("Last-Modified", lm),
+            ("Cache-Control", f"public, max-age={max_age}"),
+            ("Vary", "Accept-Encoding"),
+        ]
+        full = [("Content-Type", f"{media_type}; charset=utf-8"), *validators]
+        if encoding:
+            full.append(("Content-Encoding", encoding))
+        full.append(("Server", SERVER))
+        validators.append(("Server", SERVER))
+        wire = [("Content-Length", str(len(payload))), *full]
+        return Representation(
+            etag=etag,
+            body=payload,
+            headers=CIMultiDictProxy(CIMultiDict(full)),
+            headers_304=CIMultiDictProxy(CIMultiDict(validators)),
+            wire_head=_wire("200 OK", wire),
+            wire_304=_wire("304 Not Modified", validators),
+        )
+
+    return CachedFeed(
+        plain=one(f'"{tag}"', body, None),
+        gzip=one(f'"{tag}-gz"', gzip.compress(body, compresslevel=6, mtime=0), "gzip"),
+        last_modified=last_modified,
+        revision=revision,
+    )
+
+
+def _wire(status: str, headers: list[tuple[str, str]]) -> bytes:
+    lines = [f"HTTP/1.1 {status}\r\n"] + [f"{name}: {value}\r\n" for name, value in headers]
+    return "".join(lines).encode("latin-1")
+
+
+def _render_cached(fmt: str, feed: Feed, max_age: int, revision: int) -> CachedFeed:
+    doc = render(fmt, feed)
+    return represent(doc.media_type, doc.body, feed_timestamp(doc.updated), max_age=max_age, revision=revision)
+
+
+class FeedCache:
+    """The render cache of one web app. `renders` counts renders done (observable in tests)."""
+
+    def __init__(self, config: Config, store: Store, *, poll_interval: float = 2.0, max_variants: int = 256):
+        self.config = config
+        self.store = store
+        self.poll_interval = poll_interval
+        self.max_variants = max_variants
+        self.refs: dict[SectionKey, SectionRef] = {(r.site_name, r.name): r for r in config.section_refs()}
+        self.renders = 0
+        self._snapshots: dict[SectionKey, SectionSnapshot] = {}
+        self._feeds: dict[tuple[str, str, str], CachedFeed] = {}
+        self._variants: OrderedDict[tuple[str, str, str, FeedQuery], CachedFeed] = OrderedDict()
+        self._paths: dict[str, CachedFeed] = {}
+        self._generations: dict[SectionKey, int] = {}
+        self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
+        self._poll_error: str | None = None
+        # The fast path's whole lookup: raw request path ("/cxnews/cixi.rss") → current feed.
+        self.lookup_path: Callable[[str], CachedFeed | None] = self._paths.get
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    async def feed(self, site: str, section: str, fmt: str, query: FeedQuery = DEFAULT) -> CachedFeed:
+        """The current rendering of a configured section in a known format (the caller checked both)."""
+        if query.is_default:
+            cached = self._feeds.get((site, section, fmt))
+            if cached is not None:
+                return cached
+        else:
+            variant = (site, section, fmt, query)
+            cached = self._variants.get(variant)
+            if cached is not None:
+                self._variants.move_to_end(variant)
+                return cached
+        generation = self._generations.get((site, section), 0)
+        return await self._once(
+            ("feed", site, section, fmt, query, generation), lambda: self._build(site, section, fmt, query))
+
+    async def snapshot(self, site: str, section: str) -> SectionSnapshot:
+        """The section's entries as a Feed, read from the store once per revision."""
+        key = (site, section)
+        found = self._snapshots.get(key)
+        if found is not None:
+            return found
+        generation = self._generations.get(key, 0)
+        return await self._once(("section", site, section, generation), lambda: self._load(site, section))
+
+    async def _load(self, site: str, section: str) -> SectionSnapshot:
+        key = (site, section)
+        generation = self._generations.get(key, 0)
+        # Revision first: a write landing between the two reads then shows as a newer revision on the
+        # next poll (a harmless extra render) instead of new entries filed under the old number.
+        revision = await self.store.revision(site, section)
+        entries = await self.store.entries(site, section)
+        ref = self.refs[key]
+        link = ref.url
+        if link is None:  # a section configured by nav label: the refresh resolved its URL
+            link = (await self.store.section_state(site, section)).resolved_url
+        snapshot = SectionSnapshot(build_feed(self.config, ref, entries, link), revision, generation)
+        if self._generations.get(key, 0) == generation:
+            self._snapshots[key] = snapshot
+        return snapshot
+
+    async def _build(self, site: str, section: str, fmt: str, query: FeedQuery) -> CachedFeed:
+        snapshot = await self.snapshot(site, section)
+        feed = snapshot.feed
+        if not query.is_default:
+            feed = replace(feed, entries=query.apply(feed.entries))
+        max_age = int(self.refs[(site, section)].refresh.total_seconds())
+        # Rendering and gzip are CPU work: a thread keeps cached feeds flowing meanwhile.
+        cached = await asyncio.to_thread(_render_cached, fmt, feed, max_age, snapshot.revision)
+        self.renders += 1
+        if self._generations.get((site, section), 0) != snapshot.generation:
+            return cached  # invalidated while rendering: serve it to this request, keep nothing
+        if query.is_default:
+            self._feeds[(site, section, fmt)] = cached
+            self._paths[f"/{site}/{section}.{fmt}"] = cached
+        else:
+            self._variants[(site, section, fmt, query)] = cached
+            while len(self._variants) > self.max_variants:
+                self._variants.popitem(last=False)
+        return cached
+
+    async def _once(self, key: Hashable, build: Callable[[], Awaitable[T]]) -> T:
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(build())
+            self._inflight[key] = task
+            task.add_done_callback(functools.partial(self._finished, key))
+        # shield: a client hanging up must not cancel the build other requests are waiting for.
+        return await asyncio.shield(task)
+
+    def _finished(self, key: Hashable, task: asyncio.Future[Any]) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+        if not task.cancelled():
+            task.exception()  # retrieved here: every waiter may have gone away
+
+    # -- changes -----------------------------------------------------------------------------------
+
+    def invalidate(self, site: str, section: str) -> None:
+        """Forget the section's renderings; the next request rebuilds from the store."""
+        key = (site, section)
+        self._generations[key] = self._generations.get(key, 0) + 1
+        self._snapshots.pop(key, None)
+        for fmt in FORMATS:
+            self._feeds.pop((site, section, fmt), None)
+            self._paths.pop(f"/{site}/{section}.{fmt}", None)
+        for variant in [v for v in self._variants if v[0] == site and v[1] == section]:
+            del self._variants[variant]
+
+    async def poll_once(self) -> list[SectionKey]:
+        """Invalidate every cached section whose store revision moved; returns those sections."""
+        revisions = await self.store.revisions()
+        stale = [key for key, snap in self._snapshots.items() if revisions.get(key, 0) != snap.revision]
+        for key in stale:
+            self.invalidate(*key)
+        return stale
+
+    async def _poll_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            try:
+                await self.poll_once()
+            except FeedsvcError as exc:
+                if str(exc) != self._poll_error:  # say it once, not every two seconds
+                    log.warning("feed cache: store revision poll failed: %s", exc)
+                self._poll_error = str(exc)
+            else:
+                self._poll_error = None
+
+    async def polling(self, app: web.Application) -> AsyncIterator[None]:
+        """aiohttp cleanup_ctx: poll the store's revisions while the app runs."""
+        task = asyncio.create_task(self._poll_forever(), name="feedsvc-feed-cache-poll")
+        try:
+            yield
+        finally:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass

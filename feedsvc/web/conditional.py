@@ -1,0 +1,131 @@
+"""HTTP content negotiation and conditional requests (RFC 9110 §12.5.3, §13): pure functions.
+
+Both the aiohttp handler and the fast path (fastpath.py) answer through `select`, so the two can
+never disagree about which representation a client gets or whether it is a 304.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import formatdate, parsedate_to_datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import hdrs
+
+if TYPE_CHECKING:
+    from feedsvc.web.cache import CachedFeed, Representation
+
+# Feeds with no dated entry still need a stable Last-Modified; the epoch never moves.
+EMPTY_FEED_TIME = 0
+
+
+def http_date(timestamp: int) -> str:
+    """IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`."""
+    return formatdate(timestamp, usegmt=True)
+
+
+def feed_timestamp(updated: datetime | None) -> int:
+    """Whole seconds (HTTP dates have no fractions) of a feed's newest entry time."""
+    if updated is None:
+        return EMPTY_FEED_TIME
+    if updated.tzinfo is None:
+        updated = updated.replace(tzinfo=UTC)
+    return int(updated.timestamp())
+
+
+@lru_cache(maxsize=512)
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether an Accept-Encoding value admits gzip: listed (or `x-gzip`, or `*`) with q > 0.
+
+    Cached because clients send the same few strings over and over.
+    """
+    if not accept_encoding:
+        return False
+    gzip_q: float | None = None
+    star_q: float | None = None
+    for member in accept_encoding.split(","):
+        coding, _, params = member.partition(";")
+        coding = coding.strip().lower()
+        q = _qvalue(params)
+        if q is None:
+            continue  # a malformed member is ignored rather than guessed at
+        if coding in ("gzip", "x-gzip"):
+            gzip_q = q if gzip_q is None else max(gzip_q, q)
+        elif coding == "*":
+            star_q = q
+    if gzip_q is None:
+        gzip_q = star_q
+    return bool(gzip_q)
+
+
+def _qvalue(params: str) -> float | None:
+    q = 1.0
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                q = float(value.strip())
+            except ValueError:
+                return None
+            if not 0.0 <= q <= 1.0:
+                return None
+    return q
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """Weak comparison (RFC 9110 §8.8.3.2) of an If-None-Match list against our (strong) ETag."""
+    if if_none_match == etag:
+        return True
+    for member in if_none_match.split(","):
+        tag = member.strip()
+        if tag == "*":
+            return True
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        if tag == etag:
+            return True
+    return False
+
+
+@lru_cache(maxsize=256)
+def parse_http_date(value: str) -> int | None:
+    """An HTTP-date (IMF-fixdate, RFC 850 or asctime) as Unix seconds; None when unparseable."""
+    try:
+        parsed = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed.tzinfo is None:  # asctime has no zone; HTTP dates are always GMT
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return int(parsed.timestamp())
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def select(feed: CachedFeed, headers: Mapping[str, Any]) -> tuple[Representation, bool]:
+    """The representation to send (gzip or identity) and whether the answer is 304 Not Modified.
+
+    If-None-Match, when present, decides alone; If-Modified-Since counts only without it, is
+    compared as a date, and is ignored when unparseable or repeated (RFC 9110 §13.1.3).
+    `headers` is a CIMultiDict(Proxy) of the request.
+    """
+    rep = feed.gzip if accepts_gzip(_joined(headers, hdrs.ACCEPT_ENCODING)) else feed.plain
+    inm = _joined(headers, hdrs.IF_NONE_MATCH)
+    if inm is not None:
+        return rep, etag_matches(inm, rep.etag)
+    ims = headers.getall(hdrs.IF_MODIFIED_SINCE, None)  # type: ignore[attr-defined]
+    if ims is not None and len(ims) == 1:
+        since = parse_http_date(ims[0])
+        if since is not None and feed.last_modified <= since:
+            return rep, True
+    return rep, False
+
+
+def _joined(headers: Mapping[str, Any], name: str) -> str | None:
+    """A list-valued field sent on one line or several (RFC 9110 §5.3), as one value."""
+    values = headers.getall(name, None)  # type: ignore[attr-defined]
+    if values is None:
+        return None
+    return values[0] if len(values) == 1 else ", ".join(values)

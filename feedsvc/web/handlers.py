@@ -1,0 +1,140 @@
+"""The aiohttp app: feeds at `/{site}/{section}.{fmt}`, the feed list at `/`, section pages, `/healthz`.
+
+No middleware on purpose: every feed response is a cached body with prebuilt headers, and
+aggregators poll a lot, so per-request work is kept to a lookup and a header comparison.
+Run it with `FeedAppRunner` (fastpath.py) to answer cached feeds below aiohttp's request machinery.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from feedsvc.config import Config
+from feedsvc.errors import FeedsvcError
+from feedsvc.render import FORMATS
+from feedsvc.store import Store
+from feedsvc.web.cache import SERVER, FeedCache
+from feedsvc.web.conditional import select
+from feedsvc.web.pages import index_page, section_page
+from feedsvc.web.query import DEFAULT, BadQuery, parse_query
+
+log = logging.getLogger("feedsvc.web")
+
+FEED_CACHE = web.AppKey("feedsvc.feed_cache", FeedCache)
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def text_response(status: int, message: str) -> web.Response:
+    """A one-line plain-text answer (errors, hints)."""
+    return web.Response(status=status, text=message + "\n", content_type="text/plain", charset="utf-8",
+                        headers={"Server": SERVER})
+
+
+def make_app(
+    config: Config, store: Store, *, clock: Clock | None = None, poll_interval: float = 2.0,
+) -> web.Application:
+    """The web app over an (already or soon) open store; `app[FEED_CACHE]` is its render cache."""
+    cache = FeedCache(config, store, poll_interval=poll_interval)
+    views = _Views(config, store, cache, clock or _utcnow)
+    app = web.Application()
+    app[FEED_CACHE] = cache
+    app.router.add_get("/", views.index)
+    app.router.add_get("/healthz", views.health)
+    app.router.add_get("/{site}/{section}.{fmt}", views.feed)
+    app.router.add_get("/{site}/{section}", views.section)
+    app.router.add_get("/{tail:.*}", views.not_found)
+    app.cleanup_ctx.append(cache.polling)
+    return app
+
+
+class _Views:
+    def __init__(self, config: Config, store: Store, cache: FeedCache, clock: Clock):
+        self.config = config
+        self.store = store
+        self.cache = cache
+        self.clock = clock
+        self.index_body = index_page(config)
+        self.formats = ", ".join(FORMATS)
+
+    def _unknown(self, site: str, section: str) -> web.Response | None:
+        """404 naming what exists, or None when site and section are configured."""
+        if (site, section) in self.cache.refs:
+            return None
+        if site not in self.config.sites:
+            return text_response(404, f"unknown site {site!r}; sites: {', '.join(self.config.sites) or '(none)'}")
+        sections = ", ".join(self.config.sites[site].sections)
+        return text_response(404, f"unknown section {section!r} of site {site!r}; sections: {sections}")
+
+    async def feed(self, request: web.Request) -> web.Response:
+        match = request.match_info
+        site, section, fmt = match["site"], match["section"], match["fmt"]
+        unknown = self._unknown(site, section)
+        if unknown is not None:
+            return unknown
+        if fmt not in FORMATS:
+            return text_response(404, f"unknown format {fmt!r}; formats: {self.formats}")
+        try:
+            query = parse_query(request.query) if request.query_string else DEFAULT
+        except BadQuery as exc:
+            return text_response(400, str(exc))
+        try:
+            cached = await self.cache.feed(site, section, fmt, query)
+        except FeedsvcError as exc:
+            log.warning("feed %s/%s.%s unavailable: %s", site, section, fmt, exc)
+            return text_response(503, f"feed {site}/{section}.{fmt} is unavailable: {exc}")
+        rep, not_modified = select(cached, request.headers)
+        if not_modified:
+            return web.Response(status=304, headers=rep.headers_304)
+        return web.Response(body=rep.body, headers=rep.headers)
+
+    async def section(self, request: web.Request) -> web.Response:
+        site, section = request.match_info["site"], request.match_info["section"]
+        unknown = self._unknown(site, section)
+        if unknown is not None:
+            return unknown
+        try:
+            snapshot = await self.cache.snapshot(site, section)
+        except FeedsvcError as exc:
+            return text_response(503, f"section {site}/{section} is unavailable: {exc}")
+        body = section_page(self.cache.refs[(site, section)], snapshot.feed)
+        return web.Response(body=body, content_type="text/html", charset="utf-8", headers={"Server": SERVER})
+
+    async def index(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.index_body, content_type="text/html", charset="utf-8",
+                            headers={"Server": SERVER})
+
+    async def not_found(self, request: web.Request) -> web.Response:
+        return text_response(
+            404, f"not found: {request.path}; feeds are at /{{site}}/{{section}}.{{{'|'.join(FORMATS)}}}, "
+                 "listed at /")
+
+    async def health(self, request: web.Request) -> web.Response:
+        """200 with each configured section's refresh status; 503 when the store cannot answer."""
+        headers = {"Cache-Control": "no-store", "Server": SERVER}
+        try:
+            states = {(s.site, s.section): s for s in await self.store.section_states()}
+        except FeedsvcError as exc:
+            return web.json_response({"status": "error", "error": str(exc)}, status=503, headers=headers)
+        now = self.clock()
+        sections = {}
+        for key in self.cache.refs:
+            state = states.get(key)
+            if state is None or state.last_attempt is None:
+                sections["/".join(key)] = {"status": "pending"}
+                continue
+            sections["/".join(key)] = {
+                "status": "failing" if state.consecutive_failures else "ok",
+                "last_success": state.last_success.isoformat() if state.last_success else None,
+                "age_seconds": round((now - state.last_success).total_seconds()) if state.last_success else None,
+                "consecutive_failures": state.consecutive_failures,
+                "last_error": state.last_error,
+            }
+        return web.json_response({"status": "ok", "sections": sections}, headers=headers)

@@ -1,0 +1,82 @@
+"""The small HTML pages people (not feed readers) look at: the feed list at `/` and a section page.
+
+Both carry `<link rel="alternate">` tags, so a reader given the page URL discovers the feeds.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from zoneinfo import ZoneInfo
+
+from feedsvc.config import Config, SectionRef
+from feedsvc.model import Feed
+from feedsvc.render import FORMATS
+
+FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
+_STYLE = "body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}"
+
+
+def _alternates(ref: SectionRef, title: str) -> list[str]:
+    return [
+        f'<link rel="alternate" type="{escape(r.media_type)}" '
+        f'title="{escape(title)} ({FORMAT_LABELS.get(fmt, fmt)})" href="/{ref.site_name}/{ref.name}.{fmt}">'
+        for fmt, r in FORMATS.items()
+    ]
+
+
+def _feed_links(ref: SectionRef) -> str:
+    return " · ".join(
+        f'<a href="/{ref.site_name}/{ref.name}.{fmt}">{FORMAT_LABELS.get(fmt, fmt)}</a>' for fmt in FORMATS
+    )
+
+
+def _page(lang: str, title: str, head: list[str], body: list[str]) -> bytes:
+    return "\n".join([
+        "<!doctype html>", f'<html lang="{escape(lang)}">', "<head>", '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title>", f"<style>{_STYLE}</style>", *head, "</head>", "<body>",
+        *body, "</body>", "</html>", "",
+    ]).encode("utf-8")
+
+
+def index_page(config: Config) -> bytes:
+    """Every configured feed, grouped by site."""
+    refs = config.section_refs()
+    head: list[str] = []
+    body = ["<h1>feedsvc</h1>"]
+    if not refs:
+        body.append("<p>No sites are configured.</p>")
+    for site_name, site in config.sites.items():
+        body.append(f'<h2><a href="{escape(site.home)}">{escape(site.title)}</a></h2>')
+        body.append("<ul>")
+        for ref in refs:
+            if ref.site_name != site_name:
+                continue
+            title = f"{site.title} · {ref.section.title}"
+            head.extend(_alternates(ref, title))
+            body.append(
+                f'<li><a href="/{ref.site_name}/{ref.name}">{escape(ref.section.title)}</a> '
+                f"— {_feed_links(ref)}</li>")
+        body.append("</ul>")
+    body.append('<p><a href="/healthz">health</a></p>')
+    language = refs[0].language if refs else "en"
+    return _page(language, "feedsvc", head, body)
+
+
+def section_page(ref: SectionRef, feed: Feed) -> bytes:
+    """A section's entries as a plain list of links, newest first."""
+    body = [
+        f'<p><a href="/">feedsvc</a> › <a href="{escape(feed.link)}">{escape(ref.site.title)}</a></p>',
+        f"<h1>{escape(feed.title)}</h1>",
+        f"<p>{_feed_links(ref)}</p>",
+        "<ul>",
+    ]
+    zone = ZoneInfo(ref.timezone)
+    for entry in feed.entries:
+        when = entry.published or entry.first_seen
+        stamp = f" <small>{when.astimezone(zone):%Y-%m-%d %H:%M}</small>" if when else ""
+        body.append(f'<li><a href="{escape(entry.url)}">{escape(entry.title)}</a>{stamp}</li>')
+    body.append("</ul>")
+    if not feed.entries:
+        body.append("<p>No entries yet.</p>")
+    return _page(ref.language, feed.title, _alternates(ref, feed.title), body)

@@ -1,0 +1,1 @@
+function share(){return false}

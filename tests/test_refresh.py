@@ -1,0 +1,172 @@
+"""Refresh pipeline against a misbehaving fixture site: every failure is stored as data, loses nothing,
+and leaves other sections alone. Real fetcher, real extraction, real SQLite store; only the site is fake."""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+
+import pytest
+
+from feedsvc.config import Config
+from feedsvc.fetch import Fetcher
+from feedsvc.fetch.resolver import StaticResolver
+from feedsvc.refresh import SectionRefresher
+from feedsvc.store import open_store
+from tests.fixture_site import HOST, NOW, article_links, make_config
+
+SHANGHAI = timezone(timedelta(hours=8))
+
+
+async def refresh(config: Config, port: int, section: str):
+    store = open_store(config.store.url)
+    await store.open()
+    fetcher = Fetcher(config.fetch, resolver=StaticResolver({HOST: ("127.0.0.1", port)}))
+    try:
+        report = await SectionRefresher(fetcher, store, clock=lambda: NOW).refresh(config.section_ref("news", section))
+        return report, await store.entries("news", section), await store.section_state("news", section)
+    finally:
+        await fetcher.close()
+        await store.close()
+
+
+async def test_first_refresh_fills_both_sections(site, tmp_path):
+    fixture, port = site
+    config = make_config(port, str(tmp_path / "f.db"))
+    report, entries, state = await refresh(config, port, "a")
+    assert report.ok, report.error
+    assert report.inserted == 4 and report.articles_fetched == 4
+    assert [e.title for e in entries][0].startswith("测试新闻标题")
+    assert all(e.published and e.published.year == 2021 for e in entries)
+    assert "第一段正文" in entries[0].content_html
+    assert state.last_error is None and state.consecutive_failures == 0
+
+
+async def test_nothing_new_sends_only_a_conditional_list_request(site, tmp_path):
+    fixture, port = site
+    config = make_config(port, str(tmp_path / "f.db"))
+    await refresh(config, port, "a")
+    fixture.hits.clear()
+    report, entries, _ = await refresh(config, port, "a")
+    assert report.ok
+    assert report.articles_fetched == 0
+    assert not [h for h in fixture.hits if h.startswith("/system/")], fixture.hits
+    assert len(entries) == 4
+
+
+FAILURES = {
+    "timeout": "timed out",
+    "5xx": "502",
+    "429": "429",
+    "reset": "",
+    "too-large": "",
+    "redirect-loop": "redirect",
+    "not-html": "",
+    "undecodable": "",
+    "empty": "",
+    "malformed": "no article links",
+    "offsite": "no article links",
+    "vanished": "no article links",
+}
+
+
+@pytest.mark.parametrize("mode", sorted(FAILURES))
+async def test_failing_section_keeps_entries_and_stores_error(site, tmp_path, mode):
+    fixture, port = site
+    config = make_config(port, str(tmp_path / "f.db"))
+    for section in ("a", "b"):
+        assert (await refresh(config, port, section))[0].ok
+    _, before_a, _ = await refresh(config, port, "a")
+    _, before_b, _ = await refresh(config, port, "b")
+
+    fixture.modes["a"] = mode
+    fixture.links["a"] = article_links("a", 6)  # new links exist, but the list page now fails
+    report, after_a, state = await refresh(config, port, "a")
+    assert not report.ok
+    assert report.error and "\n" not in report.error and "Traceback" not in report.error
+    assert FAILURES[mode].lower() in report.error.lower()
+    assert [e.url for e in after_a] == [e.url for e in before_a]
+    assert state.last_error == report.error and state.consecutive_failures == 1
+
+    report_b, after_b, state_b = await refresh(config, port, "b")
+    assert report_b.ok and state_b.last_error is None
+    assert [e.url for e in after_b] == [e.url for e in before_b]
+
+    fixture.modes["a"] = "ok"  # recovery: the error clears and the new links arrive
+    report, recovered, state = await refresh(config, port, "a")
+    assert report.ok and state.consecutive_failures == 0 and state.last_error is None
+    assert len(recovered) == 6
+
+
+async def test_robots_disallow_is_an_error_and_opt_out_is_honoured(site, tmp_path):
+    fixture, port = site
+    config = make_config(port, str(tmp_path / "f.db"))
+    fixture.robots = "User-agent: *\nDisallow: /a/\n"
+    report, entries, state = await refresh(config, port, "a")
+    assert not report.ok and "robots" in report.error.lower()
+    assert entries == [] and state.consecutive_failures == 1
+    assert "/a/" not in fixture.hits
+
+    data = config.model_dump()
+    data["sites"]["news"]["robots"] = False
+    data.pop("source_file", None)
+    report, entries, _ = await refresh(Config.model_validate(data), port, "a")
+    assert report.ok and len(entries) == 4
+
+
+async def test_offsite_links_are_skipped_and_counted(site, tmp_path):
+    fixture, port = site
+    data = make_config(port, str(tmp_path / "f.db")).model_dump(exclude={"source_file"})
+    data["sites"]["news"]["rules"]["links"] = "ul.list a"  # a selector that also catches the off-site link
+    config = Config.model_validate(data)
+    fixture.links["a"] = article_links("a", 2) + [("http://elsewhere.example/system/2021/12/01/1.shtml", "外站新闻标题一条")]
+    report, entries, _ = await refresh(config, port, "a")
+    assert report.ok
+    assert report.offsite_skipped == 1 and len(entries) == 2
+    assert all(HOST in e.url for e in entries)
+
+
+async def test_failed_article_appears_with_list_text_and_is_retried(site, tmp_path):
+    fixture, port = site
+    config = make_config(port, str(tmp_path / "f.db"))
+    missing = ("/system/2021/12/08/000000999.shtml", "暂时打不开的文章标题")
+    fixture.links["a"] = article_links("a", 2) + [missing]
+    fixture.broken_articles.add(missing[0])
+    report, entries, _ = await refresh(config, port, "a")
+    assert report.ok and report.articles_failed == 1
+    partial = [e for e in entries if e.url.endswith("000000999.shtml")]
+    assert partial and partial[0].title == missing[1] and partial[0].partial
+    assert partial[0].published is not None and partial[0].published.astimezone(SHANGHAI).date().isoformat() == "2021-12-08"
+
+    fixture.broken_articles.clear()
+    fixture.hits.clear()
+    report, entries, _ = await refresh(config, port, "a")
+    assert report.ok and report.articles_fetched == 1
+    healed = [e for e in entries if e.url.endswith("000000999.shtml")][0]
+    assert not healed.partial and "第一段正文" in healed.content_html
+
+
+async def test_nav_section_resolves_its_label_and_resolves_again_when_the_link_moves(site, tmp_path):
+    fixture, port = site
+    data = make_config(port, str(tmp_path / "f.db")).model_dump(exclude={"source_file"})
+    data["sites"]["news"]["sections"]["a"] = {"title": "要闻", "nav": "要闻"}
+    config = Config.model_validate(data)
+    report, entries, state = await refresh(config, port, "a")
+    assert report.ok and len(entries) == 4
+    assert state.resolved_url == f"http://{HOST}/a/"
+
+    fixture.hits.clear()
+    await refresh(config, port, "a")
+    assert "/" not in fixture.hits, "a resolved label is remembered, not looked up every run"
+
+    fixture.links["moved"] = article_links("a", 5)  # the site moves the section; the old URL is gone
+    del fixture.links["a"]
+    fixture.nav["要闻"] = "/moved/"
+    report, entries, state = await refresh(config, port, "a")
+    assert report.ok, report.error
+    assert state.resolved_url == f"http://{HOST}/moved/" and len(entries) == 5
+
+    fixture.nav.pop("要闻")
+    del fixture.links["moved"]
+    report, entries, state = await refresh(config, port, "a")
+    assert not report.ok and "要闻" in report.error
+    assert len(entries) == 5

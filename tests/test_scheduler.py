@@ -1,0 +1,89 @@
+"""Scheduler: due sections run at start-up, spread out; failures back off; success recovers; shutdown is clean."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from feedsvc.config import Config
+from feedsvc.fetch import Fetcher
+from feedsvc.fetch.resolver import StaticResolver
+from feedsvc.model import RefreshReport, SectionState
+from feedsvc.refresh import SectionRefresher
+from feedsvc.scheduler import MAX_BACKOFF, RefreshScheduler, first_runs, next_delay
+from feedsvc.store import open_store
+from tests.fixture_site import HOST, NOW, make_config
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def two_sections(refresh: str = "10m") -> Config:
+    return Config.model_validate({
+        "defaults": {"refresh": refresh},
+        "sites": {"s": {"title": "S", "home": "http://s.example/", "sections": {
+            "one": {"title": "One", "url": "http://s.example/1/"},
+            "two": {"title": "Two", "url": "http://s.example/2/", "refresh": "1h"}}}},
+    })
+
+
+def test_backoff_doubles_per_failure_and_is_capped():
+    ref = two_sections().section_ref("s", "one")
+    assert next_delay(ref, 0) == timedelta(minutes=10)
+    assert next_delay(ref, 1) == timedelta(minutes=20)
+    assert next_delay(ref, 2) == timedelta(minutes=40)
+    assert next_delay(ref, 50) == MAX_BACKOFF
+
+
+def test_only_due_sections_run_at_start_and_they_are_spread_out():
+    config = two_sections()
+    one, two = config.section_refs()
+    states = {
+        ("s", "one"): SectionState("s", "one", last_attempt=T0 - timedelta(minutes=30)),  # due
+        ("s", "two"): SectionState("s", "two", last_attempt=T0 - timedelta(minutes=5)),  # not due for 55m
+    }
+    plan = first_runs([one, two], states, T0, spread=timedelta(seconds=2))
+    assert plan[one.key] == T0
+    assert plan[two.key] == T0 + timedelta(minutes=55)
+
+    never_run = first_runs([one, two], {}, T0, spread=timedelta(seconds=2))
+    assert sorted(never_run.values()) == [T0, T0 + timedelta(seconds=2)]
+
+
+def test_a_failing_section_is_not_due_until_its_backoff_passes():
+    one = two_sections().section_ref("s", "one")
+    failing = {("s", "one"): SectionState("s", "one", last_attempt=T0 - timedelta(minutes=30),
+                                          consecutive_failures=2)}
+    assert first_runs([one], failing, T0)[one.key] == T0 + timedelta(minutes=10)
+
+
+async def test_scheduler_runs_due_sections_backs_off_and_recovers(site, tmp_path):
+    fixture, port = site
+    config = make_config(port, str(tmp_path / "s.db"))
+    data = config.model_dump(exclude={"source_file"})
+    data["defaults"]["refresh"] = timedelta(seconds=30)
+    config = Config.model_validate(data)
+    store = open_store(config.store.url)
+    await store.open()
+    reports: list[RefreshReport] = []
+    fixture.modes["b"] = "5xx"
+    async with Fetcher(config.fetch, resolver=StaticResolver({HOST: ("127.0.0.1", port)})) as fetcher:
+        refresher = SectionRefresher(fetcher, store, clock=lambda: NOW)  # data time; scheduling is real
+        scheduler = RefreshScheduler(config.section_refs(), refresher.refresh, on_done=reports.append,
+                                     section_state=store.section_state, spread=timedelta(seconds=0.1))
+        scheduler.start({})
+        for _ in range(100):
+            if len(reports) >= 2:
+                break
+            await asyncio.sleep(0.05)
+        by_section = {r.section: r for r in reports}
+        assert by_section["a"].ok and not by_section["b"].ok
+        now = datetime.now(UTC)
+        next_a, next_b = scheduler.next_run("news/a"), scheduler.next_run("news/b")
+        assert next_a is not None and next_b is not None
+        # a: its 30s interval (plus up to 3s jitter); b failed once: the interval doubled.
+        assert timedelta(seconds=25) < next_a - now < timedelta(seconds=35)
+        assert timedelta(seconds=55) < next_b - now < timedelta(seconds=65)
+        await scheduler.shutdown()
+    assert (await store.section_state("news", "b")).consecutive_failures == 1
+    assert len(await store.entries("news", "a")) == 4
+    await store.close()
