@@ -24,7 +24,7 @@ from feedsvc.model import RefreshReport
 from feedsvc.refresh import Clock, SectionRefresher, utcnow
 from feedsvc.scheduler import RefreshScheduler
 from feedsvc.store import Store, open_store
-from feedsvc.web import FEED_CACHE, make_app
+from feedsvc.web import FEED_CACHE, FeedAppRunner, make_app, run_app
 
 log = logging.getLogger("feedsvc")
 
@@ -102,8 +102,8 @@ def setup_logging() -> None:
 def serve(config: Config) -> int:
     setup_logging()
     app = build_app(config)
-    web.run_app(app, host=config.server.host, port=config.server.port, access_log=None,
-                print=lambda _: print(f"feedsvc serving {config.server.base_url}/", file=sys.stderr))
+    run_app(app, host=config.server.host, port=config.server.port,
+            on_ready=lambda: print(f"feedsvc serving {config.server.base_url}/", file=sys.stderr))
     return 0
 
 
@@ -200,8 +200,7 @@ def demo(config_path: str | None, seeds_dir: str, port: int | None = None) -> in
         await site.start()
         replica_port = replica_runner.addresses[0][1]
         resolver = StaticResolver({host: ("127.0.0.1", replica_port) for host in DEMO_HOSTS})
-        runner = web.AppRunner(build_app(config, resolver=resolver, spread=timedelta(seconds=0.2)),
-                               access_log=None)
+        runner = FeedAppRunner(build_app(config, resolver=resolver, spread=timedelta(seconds=0.2)))
         await runner.setup()
         await web.TCPSite(runner, config.server.host, config.server.port).start()
         print(f"feedsvc demo: replica of www.cxnews.cn on 127.0.0.1:{replica_port}, store {tmp}/demo.db\n"

@@ -3,15 +3,19 @@ and leaves other sections alone. Real fetcher, real extraction, real SQLite stor
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta, timezone
 
+import feedparser
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 from feedsvc.config import Config
 from feedsvc.fetch import Fetcher
 from feedsvc.fetch.resolver import StaticResolver
 from feedsvc.refresh import SectionRefresher
 from feedsvc.store import open_store
+from feedsvc.web import make_app
 from tests.fixture_site import HOST, NOW, article_links, make_config
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -170,3 +174,26 @@ async def test_nav_section_resolves_its_label_and_resolves_again_when_the_link_m
     report, entries, state = await refresh(config, port, "a")
     assert not report.ok and "要闻" in report.error
     assert len(entries) == 5
+
+
+async def test_a_failing_section_shows_its_error_and_keeps_serving_its_feed(site, tmp_path):
+    fixture, port = site
+    config = make_config(port, str(tmp_path / "f.db"))
+    await refresh(config, port, "a")
+    fixture.modes["a"] = "5xx"
+    report, _, _ = await refresh(config, port, "a")
+
+    store = open_store(config.store.url)
+    await store.open()
+    try:
+        async with TestClient(TestServer(make_app(config, store), host="127.0.0.1")) as client:
+            index = await (await client.get("/")).text()
+            assert "failing" in index and html.escape(report.error) in index
+            health = await (await client.get("/healthz")).json()
+            assert health["sections"]["news/a"]["last_error"] == report.error
+            assert health["sections"]["news/a"]["status"] == "failing"
+            assert health["sections"]["news/b"]["status"] == "pending"
+            feed = feedparser.parse(await (await client.get("/news/a.atom")).read())
+            assert len(feed.entries) == 4 and not feed.bozo
+    finally:
+        await store.close()

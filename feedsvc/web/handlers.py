@@ -61,7 +61,6 @@ class _Views:
         self.store = store
         self.cache = cache
         self.clock = clock
-        self.index_body = index_page(config)
         self.formats = ", ".join(FORMATS)
 
     def _unknown(self, site: str, section: str) -> web.Response | None:
@@ -108,8 +107,13 @@ class _Views:
         return web.Response(body=body, content_type="text/html", charset="utf-8", headers={"Server": SERVER})
 
     async def index(self, request: web.Request) -> web.Response:
-        return web.Response(body=self.index_body, content_type="text/html", charset="utf-8",
-                            headers={"Server": SERVER})
+        # Rendered per request (people, not pollers, read it): it shows each section's last refresh.
+        try:
+            states = {(s.site, s.section): s for s in await self.store.section_states()}
+        except FeedsvcError:
+            states = {}
+        return web.Response(body=index_page(self.config, states), content_type="text/html", charset="utf-8",
+                            headers={"Server": SERVER, "Cache-Control": "no-cache"})
 
     async def not_found(self, request: web.Request) -> web.Response:
         return text_response(

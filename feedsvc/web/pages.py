@@ -5,11 +5,12 @@ Both carry `<link rel="alternate">` tags, so a reader given the page URL discove
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
 from zoneinfo import ZoneInfo
 
 from feedsvc.config import Config, SectionRef
-from feedsvc.model import Feed
+from feedsvc.model import Feed, SectionState
 from feedsvc.render import FORMATS
 
 FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
@@ -39,8 +40,19 @@ def _page(lang: str, title: str, head: list[str], body: list[str]) -> bytes:
     ]).encode("utf-8")
 
 
-def index_page(config: Config) -> bytes:
-    """Every configured feed, grouped by site."""
+def _status(state: SectionState | None, zone: ZoneInfo) -> str:
+    """A section's last refresh as a short phrase; a failing section shows its error."""
+    if state is None or state.last_attempt is None:
+        return "<small>not refreshed yet</small>"
+    if state.consecutive_failures:
+        since = f" (last good {state.last_success.astimezone(zone):%Y-%m-%d %H:%M})" if state.last_success else ""
+        return (f'<small style="color:#b00">failing ×{state.consecutive_failures}: '
+                f"{escape(state.last_error or 'unknown error')}{since}</small>")
+    return f"<small>ok, refreshed {state.last_attempt.astimezone(zone):%Y-%m-%d %H:%M}</small>"
+
+
+def index_page(config: Config, states: Mapping[tuple[str, str], SectionState] | None = None) -> bytes:
+    """Every configured feed, grouped by site, with each section's refresh status."""
     refs = config.section_refs()
     head: list[str] = []
     body = ["<h1>feedsvc</h1>"]
@@ -54,9 +66,10 @@ def index_page(config: Config) -> bytes:
                 continue
             title = f"{site.title} · {ref.section.title}"
             head.extend(_alternates(ref, title))
+            status = _status((states or {}).get((ref.site_name, ref.name)), ZoneInfo(ref.timezone))
             body.append(
                 f'<li><a href="/{ref.site_name}/{ref.name}">{escape(ref.section.title)}</a> '
-                f"— {_feed_links(ref)}</li>")
+                f"— {_feed_links(ref)} {status}</li>")
         body.append("</ul>")
     body.append('<p><a href="/healthz">health</a></p>')
     language = refs[0].language if refs else "en"
