@@ -29,11 +29,12 @@ MAX_BACKOFF = timedelta(hours=6)
 
 
 def next_delay(ref: SectionRef, consecutive_failures: int) -> timedelta:
-    """Interval to the next run: the section's refresh interval, doubled per consecutive failure, capped."""
-    if consecutive_failures <= 0:
+    """Interval to the next run: the section's refresh interval, doubled for each consecutive failure
+    after the first (one blip costs nothing), capped at MAX_BACKOFF (or the interval, if longer)."""
+    if consecutive_failures <= 1:
         return ref.refresh
     cap = max(ref.refresh, MAX_BACKOFF)
-    return min(ref.refresh * (2 ** min(consecutive_failures, 20)), cap)
+    return min(ref.refresh * (2 ** min(consecutive_failures - 1, 20)), cap)
 
 
 def jitter_for(ref: SectionRef) -> float:

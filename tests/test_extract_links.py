@@ -258,3 +258,11 @@ def test_invalid_css_selector_counts_as_unset():
     assert [x.url for x in find_links(list_page(ITEMS), PAGE, Rules(links="ul[[["), now=NOW)] == EXPECTED
     pager = list_page(ITEMS, '<a href="index_2.shtml">下一页</a>')
     assert next_page_url(pager, PAGE, Rules(next_page="::bad(")) == "http://www.cxnews.cn/cixi/index_2.shtml"
+
+
+def test_a_lone_link_does_not_take_a_date_from_far_away():
+    html = f"""<html><body>{NAV}<div class="main"><div class="box"><h3>
+<a href="/system/2021/12/08/030312345.shtml">守土有责 守土担责 “快准严细” 坚决打好疫情防控阻击战</a></h3></div>
+<div class="intro">{"慈溪新闻网是慈溪市的综合新闻门户。" * 20} 2020-01-01</div></div></body></html>"""
+    (link,) = find_links(html, PAGE, Rules(links="div.box a"), now=NOW)
+    assert link.published is None

@@ -29,8 +29,9 @@ def two_sections(refresh: str = "10m") -> Config:
 def test_backoff_doubles_per_failure_and_is_capped():
     ref = two_sections().section_ref("s", "one")
     assert next_delay(ref, 0) == timedelta(minutes=10)
-    assert next_delay(ref, 1) == timedelta(minutes=20)
-    assert next_delay(ref, 2) == timedelta(minutes=40)
+    assert next_delay(ref, 1) == timedelta(minutes=10)  # one blip costs nothing
+    assert next_delay(ref, 2) == timedelta(minutes=20)
+    assert next_delay(ref, 3) == timedelta(minutes=40)
     assert next_delay(ref, 50) == MAX_BACKOFF
 
 
@@ -52,7 +53,7 @@ def test_only_due_sections_run_at_start_and_they_are_spread_out():
 def test_a_failing_section_is_not_due_until_its_backoff_passes():
     one = two_sections().section_ref("s", "one")
     failing = {("s", "one"): SectionState("s", "one", last_attempt=T0 - timedelta(minutes=30),
-                                          consecutive_failures=2)}
+                                          consecutive_failures=3)}
     assert first_runs([one], failing, T0)[one.key] == T0 + timedelta(minutes=10)
 
 
@@ -80,9 +81,9 @@ async def test_scheduler_runs_due_sections_backs_off_and_recovers(site, tmp_path
         now = datetime.now(UTC)
         next_a, next_b = scheduler.next_run("news/a"), scheduler.next_run("news/b")
         assert next_a is not None and next_b is not None
-        # a: its 30s interval (plus up to 3s jitter); b failed once: the interval doubled.
+        # a: its 30s interval (plus up to 3s jitter); b failed once: still its interval.
         assert timedelta(seconds=25) < next_a - now < timedelta(seconds=35)
-        assert timedelta(seconds=55) < next_b - now < timedelta(seconds=65)
+        assert timedelta(seconds=25) < next_b - now < timedelta(seconds=35)
         await scheduler.shutdown()
     assert (await store.section_state("news", "b")).consecutive_failures == 1
     assert len(await store.entries("news", "a")) == 4

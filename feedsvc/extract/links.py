@@ -167,6 +167,9 @@ def _assign_items(anchors: list[_Anchor]) -> None:
         for anc in a.el.iterancestors():
             if counts.get(anc, 0) > 1 or anc.tag in ("body", "html"):
                 break
+            # A lone link must not claim a whole column: a date printed far away is not "beside" it.
+            if len(anc.text_content()) > len(a.text) + 200:
+                break
             item = anc
         a.item = item
 
