@@ -82,6 +82,19 @@ def _check_timezone(value: str) -> str:
     return value
 
 
+def _check_css(value: str | None) -> str | None:
+    """A selector lxml can use; a typo here would otherwise fall back to the heuristics silently."""
+    if value is None:
+        return None
+    from cssselect import GenericTranslator, SelectorError
+
+    try:
+        GenericTranslator().css_to_xpath(value)
+    except SelectorError as exc:
+        raise ValueError(f"{value!r} is not a valid CSS selector: {exc}") from None
+    return value
+
+
 def _check_regex(value: str | None) -> str | None:
     if value is None:
         return None
@@ -129,6 +142,7 @@ Duration = Annotated[
 ]
 TimeZone = Annotated[str, AfterValidator(_check_timezone)]
 Regex = Annotated[str | None, AfterValidator(_check_regex)]
+Css = Annotated[str | None, AfterValidator(_check_css)]
 HttpUrl = Annotated[str, AfterValidator(_check_url), WithJsonSchema({"type": "string", "pattern": "^https?://"})]
 # Site and section names become URL path segments (/{site}/{section}.rss), hence the slug rule on dict keys.
 Slug = Annotated[str, AfterValidator(_check_slug), WithJsonSchema({"type": "string", "pattern": SLUG_RE.pattern})]
@@ -181,19 +195,20 @@ class Defaults(_Strict):
 class Rules(_Strict):
     """CSS selectors (and a regex) that beat the heuristics when given. All optional."""
 
-    links: str | None = Field(None, description="CSS selector for article links on a list page")
+    links: Css = Field(None, description="CSS selector for article links on a list page")
     link_pattern: Regex = Field(None, description="Regex an article URL must match (search, not fullmatch)")
-    next_page: str | None = Field(None, description="CSS selector of the list page's next-page link")
+    next_page: Css = Field(None, description="CSS selector of the list page's next-page link")
     max_pages: int = Field(1, ge=1, le=50)
-    title: str | None = None
-    subtitle: str | None = None
-    published: str | None = None
-    author: str | None = None
-    source: str | None = None
-    editor: str | None = None
-    body: str | None = None
-    image: str | None = None
-    remove: tuple[str, ...] = Field((), description="CSS selectors of nodes dropped before extraction")
+    title: Css = None
+    subtitle: Css = None
+    published: Css = None
+    author: Css = None
+    source: Css = None
+    editor: Css = None
+    body: Css = None
+    image: Css = None
+    remove: tuple[Annotated[str, AfterValidator(_check_css)], ...] = Field(
+        (), description="CSS selectors of nodes dropped before extraction")
 
     def merged(self, override: Rules | None) -> Rules:
         """Section rules over site rules: fields the section sets win; `remove` lists add up."""

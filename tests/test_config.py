@@ -284,6 +284,15 @@ def test_bad_regex() -> None:
     ]
 
 
+def test_bad_css_selector_names_the_rule_and_line() -> None:
+    text = (SITE + "      cixi:\n        title: 慈溪\n        nav: 慈溪\n"
+            "        rules:\n          body: 'div#Zoom >'\n          remove: ['.share', 'p[class=']\n")
+    found = problems(text)
+    assert len(found) == 2
+    assert found[0].startswith("config.yaml:10: sites.cxnews.sections.cixi.rules.body: 'div#Zoom >' is not a valid CSS selector")
+    assert found[1].startswith("config.yaml:11: sites.cxnews.sections.cixi.rules.remove[1]: 'p[class=' is not a valid CSS selector")
+
+
 @pytest.mark.parametrize("url", ["ftp://www.cxnews.cn/", "www.cxnews.cn/cx/", "http:///cx/", "http://a b/"])
 def test_bad_url(url: str) -> None:
     assert problems(SITE + f"      cixi: {{title: 慈溪, url: '{url}'}}\n") == [
