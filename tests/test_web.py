@@ -74,6 +74,21 @@ async def test_index_lists_every_feed_with_discovery_links(site: Web) -> None:
         assert (await fetch(site, href))[0] == 200, href
 
 
+async def test_opml_lists_every_section_feed_for_one_step_import(site: Web) -> None:
+    status, headers, body = await fetch(site, "/feeds.opml")
+    assert status == 200 and headers["Content-Type"] == "text/x-opml; charset=utf-8"
+    from lxml import etree
+
+    doc = etree.fromstring(body)
+    assert doc.get("version") == "2.0"
+    feeds = doc.findall(".//outline[@xmlUrl]")
+    assert sorted(o.get("xmlUrl") for o in feeds) == sorted(
+        f"{PUBLIC}/cxnews/{s}.atom" for s in ("cixi", "mintong", "empty"))
+    assert {o.getparent().get("text") for o in feeds} == {"慈溪新闻网"}
+    for outline in feeds:
+        assert (await fetch(site, outline.get("xmlUrl").removeprefix(PUBLIC)))[0] == 200
+
+
 async def test_section_page_lists_entries(site: Web) -> None:
     status, headers, body = await fetch(site, "/cxnews/cixi")
     assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"

@@ -16,6 +16,7 @@ from aiohttp import web
 from feedsvc.config import Config
 from feedsvc.errors import FeedsvcError
 from feedsvc.render import FORMATS
+from feedsvc.render.opml import Outline, render_opml
 from feedsvc.store import Store
 from feedsvc.web.cache import SERVER, FeedCache
 from feedsvc.web.conditional import select
@@ -48,6 +49,7 @@ def make_app(
     app[FEED_CACHE] = cache
     app.router.add_get("/", views.index)
     app.router.add_get("/healthz", views.health)
+    app.router.add_get("/feeds.opml", views.opml)
     app.router.add_get("/{site}/{section}.{fmt}", views.feed)
     app.router.add_get("/{site}/{section}", views.section)
     app.router.add_get("/{tail:.*}", views.not_found)
@@ -114,6 +116,17 @@ class _Views:
             states = {}
         return web.Response(body=index_page(self.config, states), content_type="text/html", charset="utf-8",
                             headers={"Server": SERVER, "Cache-Control": "no-cache"})
+
+    async def opml(self, request: web.Request) -> web.Response:
+        """Every section's Atom feed as OPML: one import subscribes a reader to all of them."""
+        base = self.config.server.base_url
+        outlines = [
+            Outline(title=f"{ref.site.title} · {ref.section.title}", xml_url=f"{base}/{site}/{section}.atom",
+                    html_url=ref.url or ref.site.home, group=ref.site.title)
+            for (site, section), ref in self.cache.refs.items()
+        ]
+        return web.Response(body=render_opml("feedsvc", outlines), content_type="text/x-opml",
+                            charset="utf-8", headers={"Server": SERVER})
 
     async def not_found(self, request: web.Request) -> web.Response:
         return text_response(

@@ -71,7 +71,7 @@ def index_page(config: Config, states: Mapping[tuple[str, str], SectionState] | 
                 f'<li><a href="/{ref.site_name}/{ref.name}">{escape(ref.section.title)}</a> '
                 f"— {_feed_links(ref)} {status}</li>")
         body.append("</ul>")
-    body.append('<p><a href="/healthz">health</a></p>')
+    body.append('<p><a href="/feeds.opml">all feeds as OPML</a> · <a href="/healthz">health</a></p>')
     language = refs[0].language if refs else "en"
     return _page(language, "feedsvc", head, body)
 
