@@ -122,7 +122,9 @@ class SectionRefresher:
         page, page_url, pages = first, first.url, 1
         while True:
             assert page.text is not None
-            for link in find_links(page.text, page_url, ref.rules, timezone=ref.timezone, now=self.clock()):
+            found = await asyncio.to_thread(
+                find_links, page.text, page_url, ref.rules, timezone=ref.timezone, now=self.clock())
+            for link in found:
                 if link.url not in seen:
                     seen.add(link.url)
                     links.append(link)
@@ -145,13 +147,20 @@ class SectionRefresher:
         try:
             result = tally.add(await self.fetcher.get(link.url, allowed_hosts=hosts, robots=ref.site.robots))
             assert result.text is not None
-            entry = extract_article(
-                result.text, link.url, ref.rules, timezone=ref.timezone, now=self.clock(), listed=link)
+            # Extraction is pure CPU work: in a worker thread it doesn't stall feeds served meanwhile.
+            entry = await asyncio.to_thread(
+                extract_article, result.text, link.url, ref.rules,
+                timezone=ref.timezone, now=self.clock(), listed=link)
             if entry.published is None and link.published is not None:
                 entry = replace(entry, published=link.published)
             return entry
-        except (FetchError, ExtractError) as exc:
-            log.warning("%s: article %s: %s", ref.key, link.url, exc)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # one bad article must not sink its section: keep the list link for now
+            if isinstance(exc, FeedsvcError):
+                log.warning("%s: article %s: %s", ref.key, link.url, exc)
+            else:
+                log.exception("%s: article %s: unexpected extraction error", ref.key, link.url)
             return Entry(url=link.url, title=link.text or link.url, published=link.published, partial=True)
 
     async def _refresh(

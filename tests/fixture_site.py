@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -85,8 +86,12 @@ class FixtureSite:
             raise web.HTTPNotFound()
         mode = self.modes.get(section, "ok")
         html = "text/html"
-        if mode == "ok":
-            return web.Response(text=list_page(self.links[section]), content_type=html)
+        if mode == "ok":  # with an ETag, as most servers send for static list pages
+            body = list_page(self.links[section])
+            etag = f'"{hashlib.sha1(body.encode()).hexdigest()[:16]}"'
+            if request.headers.get("If-None-Match") == etag:
+                return web.Response(status=304, headers={"ETag": etag})
+            return web.Response(text=body, content_type=html, headers={"ETag": etag})
         if mode == "timeout":
             await asyncio.sleep(3)
             return web.Response(text="late", content_type=html)

@@ -10,6 +10,7 @@ import feedparser
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from feedsvc.app import refresh_once
 from feedsvc.config import Config
 from feedsvc.fetch import Fetcher
 from feedsvc.fetch.resolver import StaticResolver
@@ -51,9 +52,9 @@ async def test_nothing_new_sends_only_a_conditional_list_request(site, tmp_path)
     await refresh(config, port, "a")
     fixture.hits.clear()
     report, entries, _ = await refresh(config, port, "a")
-    assert report.ok
-    assert report.articles_fetched == 0
-    assert not [h for h in fixture.hits if h.startswith("/system/")], fixture.hits
+    assert report.ok and report.list_not_modified
+    assert report.articles_fetched == 0  # (requests also counts robots.txt: each call here has a new Fetcher)
+    assert fixture.hits == ["/a/"]
     assert len(entries) == 4
 
 
@@ -197,3 +198,35 @@ async def test_a_failing_section_shows_its_error_and_keeps_serving_its_feed(site
             assert len(feed.entries) == 4 and not feed.bozo
     finally:
         await store.close()
+
+
+async def test_max_new_caps_article_fetches_and_the_rest_come_next_run(site, tmp_path):
+    fixture, port = site
+    data = make_config(port, str(tmp_path / "f.db")).model_dump(exclude={"source_file"})
+    data["sites"]["news"]["sections"]["a"]["max_new"] = 3
+    config = Config.model_validate(data)
+    fixture.links["a"] = article_links("a", 5)
+    report, entries, _ = await refresh(config, port, "a")
+    assert report.ok and report.articles_fetched == 3 and report.new_links == 5 and len(entries) == 3
+    fixture.hits.clear()
+    report, entries, _ = await refresh(config, port, "a")
+    assert report.ok and report.articles_fetched == 2 and len(entries) == 5
+    assert not report.list_not_modified, "with articles left over, the list must be read again in full"
+    report, _, _ = await refresh(config, port, "a")
+    assert report.list_not_modified and report.articles_fetched == 0
+
+
+async def test_a_hanging_site_does_not_delay_another_site(site, tmp_path):
+    fixture, port = site
+    data = make_config(port, str(tmp_path / "f.db")).model_dump(exclude={"source_file"})
+    slow = data["sites"]["news"]
+    data["sites"]["other"] = {**slow, "home": "http://other.example/",
+                              "sections": {"b": {"title": "社会", "url": "http://other.example/b/"}}}
+    slow["sections"] = {"a": slow["sections"]["a"]}
+    data["store"]["max_age_days"] = 36500  # the real clock orders the reports; the articles are from 2021
+    config = Config.model_validate(data)
+    fixture.modes["a"] = "timeout"
+    resolver = StaticResolver({HOST: ("127.0.0.1", port), "other.example": ("127.0.0.1", port)})
+    reports = {r.site: r for r in await refresh_once(config, config.section_refs(), resolver=resolver)}
+    assert not reports["news"].ok and reports["other"].ok
+    assert reports["other"].finished < reports["news"].finished
