@@ -205,8 +205,13 @@ def demo(config_path: str | None, seeds_dir: str, port: int | None = None) -> in
         await web.TCPSite(runner, config.server.host, config.server.port).start()
         print(f"feedsvc demo: replica of www.cxnews.cn on 127.0.0.1:{replica_port}, store {tmp}/demo.db\n"
               f"feeds at {config.server.base_url}/ (Ctrl-C to stop)", file=sys.stderr)
+        stop = asyncio.Event()
+        import signal
+
+        for signum in (signal.SIGINT, signal.SIGTERM):  # stop cleanly: refreshes cancelled, store closed
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await runner.cleanup()
             await replica_runner.cleanup()

@@ -74,6 +74,7 @@ class RefreshScheduler:
         self.refresh = refresh
         self.section_state = section_state
         self.running: set[asyncio.Task[None]] = set()
+        self.stopping = False
         self.on_done = on_done
         self.clock = clock
         self.spread = spread
@@ -96,6 +97,11 @@ class RefreshScheduler:
         self.running.add(task)
         try:
             await self._run_once(key)
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+            # Shutdown cancelled this refresh; its transaction rolled back. Nothing to report.
+            log.info("%s: refresh cancelled by shutdown", key)
         finally:
             self.running.discard(task)
 
@@ -128,6 +134,7 @@ class RefreshScheduler:
 
     async def shutdown(self) -> None:
         """Stop scheduling; running refreshes are cancelled and their transactions roll back."""
+        self.stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         for task in list(self.running):

@@ -19,11 +19,11 @@ from pathlib import Path
 import feedparser
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from feedsvc.replica import replica_app
 
 from feedsvc.app import build_app, refresh_once
 from feedsvc.config import Config, load_config
 from feedsvc.fetch.resolver import StaticResolver
+from feedsvc.replica import replica_app
 from feedsvc.store import open_store
 
 REPO = Path(__file__).resolve().parent.parent
@@ -194,3 +194,40 @@ def test_feedsvc_refresh_command_prints_a_summary_and_fails_on_unreachable(tmp_p
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "dead/news" in proc.stdout and "FAILED" in proc.stdout
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_feedsvc_serve_answers_and_stops_cleanly_on_sigterm(tmp_path):
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"server: {{host: 127.0.0.1, port: {port}}}\n"
+        f"store: {{url: 'sqlite:///{tmp_path / 'serve.db'}'}}\n"
+        "fetch: {retries: 0, connect_timeout: 1s, total_timeout: 2s}\n"
+        "sites:\n  dead:\n    title: Dead\n    home: http://127.0.0.1:9/\n"
+        "    sections:\n      news: {title: News, url: 'http://127.0.0.1:9/news/'}\n", encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "feedsvc", "serve", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        body = b""
+        for _ in range(100):  # bounded wait for the port to open
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/dead/news.atom", timeout=2) as resp:
+                    body = resp.read()
+                break
+            except OSError:
+                import time
+
+                time.sleep(0.1)
+        assert b"<feed" in body
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err + out, err

@@ -16,6 +16,7 @@ It leans on `RequestHandler` internals (checked against aiohttp 3.14); when they
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -193,20 +194,26 @@ class FeedAppRunner(web.AppRunner):
 
 
 def run_app(app: web.Application, *, host: str, port: int, on_ready: Callable[[], None] | None = None) -> None:
-    """Serve `app` until SIGINT/SIGTERM: `web.run_app`, with FeedAppRunner."""
+    """Serve `app` with FeedAppRunner until SIGINT/SIGTERM, then shut down in order.
+
+    The signals only set an event (rather than raising GracefulExit inside the loop, as aiohttp's own
+    handler does), so the app's cleanup runs while its tasks are still alive: the scheduler cancels
+    its refreshes itself and the store closes last.
+    """
 
     async def serve() -> None:
-        runner = FeedAppRunner(app, handle_signals=True)
+        runner = FeedAppRunner(app)
         await runner.setup()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
         try:
             await web.TCPSite(runner, host, port).start()
             if on_ready is not None:
                 on_ready()
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await runner.cleanup()
 
-    try:
-        asyncio.run(serve())
-    except (web.GracefulExit, KeyboardInterrupt):
-        pass
+    asyncio.run(serve())
