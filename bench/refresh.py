@@ -5,8 +5,8 @@
 The mock network (bench/refresh_mock.py) runs in a subprocess on a loopback port, so its CPU stays
 out of ours; StaticResolver points its hostnames there. One Fetcher, one SectionRefresher and one
 temporary SQLite store live across all runs, as in the service (feedsvc.app.build_app); sections of a
-site run one after another and sites in parallel, as in feedsvc.app.refresh_once. The clock is fixed
-at 2021-12-09 so the mock's December 2021 articles stay in the 30-day window.
+site run one after another and sites in parallel, by `feedsvc refresh`'s own feedsvc.app.refresh_by_site.
+The clock is fixed at 2021-12-09 so the mock's December 2021 articles stay in the 30-day window.
 
 Runs: 1 first refresh (everything new); 2 nothing new; 3 after the mock puts one new article on 10%
 of the sections; 4 nothing new again. Prints per run: wall seconds, upstream requests by kind as the
@@ -26,7 +26,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from feedsvc.app import refresh_by_site  # noqa: E402
 from feedsvc.config import Config, SectionRef  # noqa: E402
 from feedsvc.fetch import Fetcher, StaticResolver  # noqa: E402
 from feedsvc.model import RefreshReport  # noqa: E402
@@ -130,19 +130,6 @@ class Run:
         return sum(self.mock["bytes"].values())
 
 
-async def refresh_all(refresher: SectionRefresher, refs: Sequence[SectionRef]) -> list[RefreshReport]:
-    """As feedsvc.app.refresh_once: sites in parallel, one site's sections one after another."""
-    by_site: dict[str, list[SectionRef]] = {}
-    for ref in refs:
-        by_site.setdefault(ref.site_name, []).append(ref)
-
-    async def run_site(site_refs: list[SectionRef]) -> list[RefreshReport]:
-        return [await refresher.refresh(ref) for ref in site_refs]
-
-    results = await asyncio.gather(*(run_site(r) for r in by_site.values()))
-    return [report for site_reports in results for report in site_reports]
-
-
 def stored_entries(db: str) -> tuple[int, int]:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         total, partial = conn.execute("SELECT count(*), coalesce(sum(partial), 0) FROM entries").fetchone()
@@ -153,7 +140,7 @@ async def timed_run(name: str, refresher: SectionRefresher, refs: list[SectionRe
                     db: str) -> Run:
     mock.call("/__bench/stats?reset=1")
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    reports = await refresh_all(refresher, refs)
+    reports = await refresh_by_site(refresher, refs)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     stats = mock.call("/__bench/stats?reset=1")
     return Run(name, wall, cpu, len(refs), reports, stats, *stored_entries(db))

@@ -9,35 +9,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
 from aiohttp import abc as aiohttp_abc
 from aiohttp import web
 
-from feedsvc.config import Config, SectionRef
-from feedsvc.errors import NotFound
-from feedsvc.fetch import Fetcher
+from feedsvc.config import Config, SectionRef, load_config
+from feedsvc.errors import ConfigError, NotFound
+from feedsvc.fetch import Fetcher, StaticResolver
 from feedsvc.model import RefreshReport
+from feedsvc.preview import preview as run_preview
 from feedsvc.refresh import Clock, SectionRefresher, utcnow
+from feedsvc.replica import replica_app
 from feedsvc.scheduler import RefreshScheduler
-from feedsvc.store import Store, open_store
+from feedsvc.store import open_store
 from feedsvc.web import FEED_CACHE, FeedAppRunner, make_app, run_app
 
 log = logging.getLogger("feedsvc")
-
-
-@dataclass
-class Services:
-    store: Store
-    fetcher: Fetcher
-    refresher: SectionRefresher
-    scheduler: RefreshScheduler | None = None
-
-
-SERVICES = web.AppKey("feedsvc.services", Services)
 
 
 def select_sections(config: Config, target: str | None) -> list[SectionRef]:
@@ -69,17 +63,12 @@ def build_app(
         refresher = SectionRefresher(fetcher, store, clock=clock)
         scheduler = None
         if schedule:
-            cache = app.get(FEED_CACHE)
-
-            async def on_done(report: RefreshReport) -> None:
-                if cache is not None:
-                    cache.invalidate(report.site, report.section)
-
+            cache = app[FEED_CACHE]
             scheduler = RefreshScheduler(
-                config.section_refs(), refresher.refresh, on_done=on_done,
+                config.section_refs(), refresher.refresh,
+                on_done=lambda report: cache.invalidate(report.site, report.section),
                 section_state=store.section_state, spread=spread)
             scheduler.start({(s.site, s.section): s for s in await store.section_states()})
-        app[SERVICES] = Services(store, fetcher, refresher, scheduler)
         try:
             yield
         finally:
@@ -116,19 +105,23 @@ async def refresh_once(
     await store.open()
     fetcher = Fetcher(config.fetch, resolver=resolver)
     try:
-        refresher = SectionRefresher(fetcher, store, clock=clock)
-        by_site: dict[str, list[SectionRef]] = {}
-        for ref in refs:
-            by_site.setdefault(ref.site_name, []).append(ref)
-
-        async def run_site(site_refs: list[SectionRef]) -> list[RefreshReport]:
-            return [await refresher.refresh(ref) for ref in site_refs]
-
-        results = await asyncio.gather(*(run_site(r) for r in by_site.values()))
-        return [report for site_reports in results for report in site_reports]
+        return await refresh_by_site(SectionRefresher(fetcher, store, clock=clock), refs)
     finally:
         await fetcher.close()
         await store.close()
+
+
+async def refresh_by_site(refresher: SectionRefresher, refs: Sequence[SectionRef]) -> list[RefreshReport]:
+    """Sites in parallel, one site's sections one after another; reports grouped by site."""
+    by_site: dict[str, list[SectionRef]] = {}
+    for ref in refs:
+        by_site.setdefault(ref.site_name, []).append(ref)
+
+    async def run_site(site_refs: list[SectionRef]) -> list[RefreshReport]:
+        return [await refresher.refresh(ref) for ref in site_refs]
+
+    results = await asyncio.gather(*(run_site(r) for r in by_site.values()))
+    return [report for site_reports in results for report in site_reports]
 
 
 def format_reports(reports: Sequence[RefreshReport]) -> str:
@@ -164,6 +157,28 @@ def refresh_command(config: Config, target: str | None) -> int:
 DEMO_HOSTS = ("www.cxnews.cn", "cxnews.cn")
 
 
+def replica_dir(seeds_dir: str) -> Path:
+    """The replica's data folder; ConfigError when it holds no replica site."""
+    seeds = Path(seeds_dir)
+    if not (seeds / "site").is_dir():
+        raise ConfigError(
+            f"{seeds}: no replica site here (expected {seeds / 'site'}); run from the repository root or pass --seeds")
+    return seeds
+
+
+@asynccontextmanager
+async def serve_replica(seeds: Path) -> AsyncIterator[tuple[StaticResolver, int]]:
+    """The replica on a loopback port, with a resolver that sends DEMO_HOSTS there; yields both."""
+    runner = web.AppRunner(replica_app(seeds), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        port = runner.addresses[0][1]
+        yield StaticResolver({host: ("127.0.0.1", port) for host in DEMO_HOSTS}), port
+    finally:
+        await runner.cleanup()
+
+
 def demo(config_path: str | None, seeds_dir: str, port: int | None = None) -> int:
     """Serve the replica site on loopback and run the whole service against it, offline.
 
@@ -171,19 +186,8 @@ def demo(config_path: str | None, seeds_dir: str, port: int | None = None) -> in
     replica answers for www.cxnews.cn, politeness delays are shortened (it is our own server), and
     entries are kept whatever their age (the replica's articles date from December 2021).
     """
-    import tempfile
-    from pathlib import Path
-
-    from feedsvc.config import load_config
-    from feedsvc.fetch.resolver import StaticResolver
-    from feedsvc.replica import replica_app
-
     config = load_config(config_path)
-    seeds = Path(seeds_dir)
-    if not (seeds / "site").is_dir():
-        from feedsvc.errors import ConfigError
-
-        raise ConfigError(f"{seeds}: no replica site here (expected {seeds / 'site'}); run from the repository root or pass --seeds")
+    seeds = replica_dir(seeds_dir)
     tmp = tempfile.mkdtemp(prefix="feedsvc-demo-")
     data = config.model_dump(mode="python", exclude={"source_file"})
     data["store"] = {**data["store"], "url": f"sqlite:///{tmp}/demo.db", "max_age_days": 36500}
@@ -194,27 +198,19 @@ def demo(config_path: str | None, seeds_dir: str, port: int | None = None) -> in
     setup_logging()
 
     async def main() -> None:
-        replica_runner = web.AppRunner(replica_app(seeds), access_log=None)
-        await replica_runner.setup()
-        site = web.TCPSite(replica_runner, "127.0.0.1", 0)
-        await site.start()
-        replica_port = replica_runner.addresses[0][1]
-        resolver = StaticResolver({host: ("127.0.0.1", replica_port) for host in DEMO_HOSTS})
-        runner = FeedAppRunner(build_app(config, resolver=resolver, spread=timedelta(seconds=0.2)))
-        await runner.setup()
-        await web.TCPSite(runner, config.server.host, config.server.port).start()
-        print(f"feedsvc demo: replica of www.cxnews.cn on 127.0.0.1:{replica_port}, store {tmp}/demo.db\n"
-              f"feeds at {config.server.base_url}/ (Ctrl-C to stop)", file=sys.stderr)
-        stop = asyncio.Event()
-        import signal
-
-        for signum in (signal.SIGINT, signal.SIGTERM):  # stop cleanly: refreshes cancelled, store closed
-            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-        try:
-            await stop.wait()
-        finally:
-            await runner.cleanup()
-            await replica_runner.cleanup()
+        async with serve_replica(seeds) as (resolver, replica_port):
+            runner = FeedAppRunner(build_app(config, resolver=resolver, spread=timedelta(seconds=0.2)))
+            await runner.setup()
+            try:
+                await web.TCPSite(runner, config.server.host, config.server.port).start()
+                print(f"feedsvc demo: replica of www.cxnews.cn on 127.0.0.1:{replica_port}, store {tmp}/demo.db\n"
+                      f"feeds at {config.server.base_url}/ (Ctrl-C to stop)", file=sys.stderr)
+                stop = asyncio.Event()
+                for signum in (signal.SIGINT, signal.SIGTERM):  # stop cleanly: refreshes cancelled, store closed
+                    asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+                await stop.wait()
+            finally:
+                await runner.cleanup()
 
     try:
         asyncio.run(main())
@@ -225,25 +221,11 @@ def demo(config_path: str | None, seeds_dir: str, port: int | None = None) -> in
 
 def preview(config: Config, target: str, *, seeds: str | None = None) -> int:
     """`feedsvc preview`: what the rules extract from a section or an article; `seeds` uses the replica."""
-    from feedsvc.preview import preview as run_preview
 
     async def main() -> int:
         if seeds is None:
             return await run_preview(config, target)
-        from pathlib import Path
-
-        from feedsvc.fetch.resolver import StaticResolver
-        from feedsvc.replica import replica_app
-
-        runner = web.AppRunner(replica_app(Path(seeds)), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
-        try:
-            resolver = StaticResolver({host: ("127.0.0.1", port) for host in DEMO_HOSTS})
+        async with serve_replica(replica_dir(seeds)) as (resolver, _):
             return await run_preview(config, target, resolver=resolver)
-        finally:
-            await runner.cleanup()
 
     return asyncio.run(main())

@@ -15,7 +15,7 @@ from typing import Any
 
 from feedsvc import __version__
 from feedsvc.config import config_json_schema, config_path, load_config
-from feedsvc.errors import ConfigError, FeedsvcError
+from feedsvc.errors import ConfigError, FeedsvcError, one_line
 
 EXIT_ERROR = 1
 EXIT_CONFIG = 2
@@ -73,7 +73,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("schema", cmd_schema, "print the config's JSON Schema (for editor completion and checking)")
 
-    # --- Commands implemented in feedsvc/app.py (the lead's room); the CLI only parses and dispatches. ---
     sub = command("refresh", cmd_refresh, "refresh sections once, now, and print a report")
     config_option(sub)
     sub.add_argument("target", nargs="?", help="SITE or SITE/SECTION (default: every section)")
@@ -125,7 +124,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     overrides = {key: value for key in ("host", "port") if (value := getattr(args, key)) is not None}
     if overrides:
-        config = config.model_copy(update={"server": config.server.model_copy(update=overrides)})
+        server = config.server
+        if server.public_url and server.public_url.rstrip("/") == f"http://{server.host}:{server.port}":
+            overrides["public_url"] = None  # it only spelled out the old address: follow the new one
+        config = config.model_copy(update={"server": server.model_copy(update=overrides)})
     return app_function("serve")(config)
 
 
@@ -146,16 +148,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 def app_function(name: str) -> Callable[..., Any]:
     """feedsvc.app.<name>, imported only when a command needs it (check and schema stay light)."""
-    try:
-        app = importlib.import_module("feedsvc.app")
-    except ModuleNotFoundError as exc:
-        if exc.name != "feedsvc.app":
-            raise
-        raise FeedsvcError("this build has no feedsvc.app (the service itself is missing)") from None
-    function = getattr(app, name, None)
-    if function is None:
-        raise FeedsvcError(f"this build of feedsvc.app has no {name}()")
-    return function  # type: ignore[no-any-return]
+    return getattr(importlib.import_module("feedsvc.app"), name)  # type: ignore[no-any-return]
 
 
 def print_issues(error: ConfigError, stream: Any) -> None:
@@ -163,10 +156,5 @@ def print_issues(error: ConfigError, stream: Any) -> None:
         print(issue, file=stream)
 
 
-def one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
 def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
-

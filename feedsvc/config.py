@@ -28,7 +28,7 @@ from pydantic import (
 )
 from pydantic.json_schema import GenerateJsonSchema, SkipJsonSchema
 
-from feedsvc.config_issues import issues_from_validation, unknown_key_issue
+from feedsvc.config_issues import describe, issues_from_validation, unknown_key_issue
 from feedsvc.config_yaml import read_yaml
 from feedsvc.errors import ConfigError, ConfigIssue
 
@@ -43,16 +43,16 @@ def parse_duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool) or value is None:
-        raise ValueError(f"{_shown(value)} is not a duration (use 30s, 15m, 2h)")
+        raise ValueError(f"{describe(value)} is not a duration (use 30s, 15m, 2h)")
     if isinstance(value, (int, float)):
         seconds = float(value)
     else:
         m = _DURATION_RE.match(str(value))
         if not m:
-            raise ValueError(f"{_shown(value)} is not a duration (use 30s, 15m, 2h)")
+            raise ValueError(f"{describe(value)} is not a duration (use 30s, 15m, 2h)")
         seconds = float(m.group(1)) * _UNITS[m.group(2)]
     if seconds <= 0:
-        raise ValueError(f"{_shown(value)} is not a positive duration (use 30s, 15m, 2h)")
+        raise ValueError(f"{describe(value)} is not a positive duration (use 30s, 15m, 2h)")
     return timedelta(seconds=seconds)
 
 
@@ -63,15 +63,6 @@ def format_duration(value: timedelta) -> str:
         if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
             return f"{int(seconds // _UNITS[unit])}{unit}"
     return f"{seconds:g}s"
-
-
-def _shown(value: Any) -> str:
-    # YAML's `null`/`true` read better in messages than Python's None/True.
-    if value is None:
-        return "an empty value"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _check_timezone(value: str) -> str:

@@ -26,6 +26,12 @@ class FeedsvcError(Exception):
     """Base of every error feedsvc raises on purpose. str(err) is a one-line, operator-readable text."""
 
 
+def one_line(exc: BaseException) -> str:
+    """An error as one operator-readable line; an exception not of our tree is named by its type."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, FeedsvcError) else f"{type(exc).__name__}: {text}"
+
+
 @dataclass(frozen=True)
 class ConfigIssue:
     file: str
@@ -35,7 +41,7 @@ class ConfigIssue:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        return ": ".join(part for part in (where, self.path, self.message) if part)
 
 
 class ConfigError(FeedsvcError):

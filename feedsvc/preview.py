@@ -11,12 +11,12 @@ from urllib.parse import urlsplit
 from aiohttp import abc as aiohttp_abc
 
 from feedsvc.config import Config, Rules, SectionRef
-from feedsvc.errors import FeedsvcError, NotFound
+from feedsvc.errors import FeedsvcError, NotFound, one_line
 from feedsvc.extract.article import extract_article
 from feedsvc.extract.links import find_links, find_nav_link, next_page_url
 from feedsvc.fetch import Fetcher
 from feedsvc.model import Entry
-from feedsvc.refresh import one_line, site_hosts, utcnow
+from feedsvc.refresh import site_hosts, utcnow
 
 Out = Callable[[str], None]
 
@@ -60,10 +60,10 @@ async def preview(
                 if url is None:
                     home = await fetcher.get(ref.site.home, allowed_hosts=hosts, robots=robots)
                     url = find_nav_link(home.text or "", home.url, ref.section.nav or "")
-                    out(f"nav label {ref.section.nav!r} → {url}")
                     if not url:
                         out(f"error: navigation label {ref.section.nav!r} not found on {ref.site.home}")
                         return 1
+                    out(f"nav label {ref.section.nav!r} → {url}")
                 hosts = site_hosts(ref.site, [url])
                 page = await fetcher.get(url, allowed_hosts=hosts, robots=robots)
                 links = find_links(page.text or "", page.url, rules, timezone=timezone, now=utcnow())

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from feedsvc.config import SectionRef, Site
-from feedsvc.errors import ExtractError, FeedsvcError, FetchError, HTTPStatusError, OffSite
+from feedsvc.errors import ExtractError, FeedsvcError, FetchError, HTTPStatusError, one_line
 from feedsvc.extract.article import extract_article
 from feedsvc.extract.links import find_links, find_nav_link, next_page_url
 from feedsvc.fetch import Fetcher
@@ -30,7 +30,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def site_hosts(site: Site, section_urls: list[str | None] = ()) -> frozenset[str]:
+def site_hosts(site: Site, section_urls: Iterable[str] = ()) -> frozenset[str]:
     """Hosts that belong to a site: its home, its section URLs and its allowed_hosts."""
     hosts = {urlsplit(site.home).hostname or ""}
     hosts.update(urlsplit(u).hostname or "" for u in section_urls if u)
@@ -51,14 +51,6 @@ class _Tally:
         self.requests += result.requests
         self.bytes_read += result.bytes_read
         return result
-
-
-def one_line(exc: BaseException) -> str:
-    """An operator-readable one-line error text."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    if isinstance(exc, FeedsvcError):
-        return text
-    return f"{type(exc).__name__}: {text}"
 
 
 class SectionRefresher:
@@ -109,14 +101,16 @@ class SectionRefresher:
         return url
 
     async def _list_links(
-        self, ref: SectionRef, url: str, hosts: frozenset[str], tally: _Tally
-    ) -> tuple[list[ListedLink], FetchResult] | FetchResult:
-        """Links on the list page (and its next pages); a 304 first page is returned as is."""
+        self, ref: SectionRef, url: str, tally: _Tally, counts: dict[str, int]
+    ) -> tuple[list[ListedLink], FetchResult]:
+        """The site's article links on the list page (and its next pages), with the first page's
+        result; no links when that page is not modified (304). ExtractError when it lists none."""
+        hosts = site_hosts(ref.site, [url])
         validators = await self.store.get_validators(url)
         first = tally.add(await self.fetcher.get(
             url, allowed_hosts=hosts, robots=ref.site.robots, validators=validators))
         if first.not_modified:
-            return first
+            return [], first
         links: list[ListedLink] = []
         seen: set[str] = set()
         page, page_url, pages = first, first.url, 1
@@ -128,8 +122,10 @@ class SectionRefresher:
                 if link.url not in seen:
                     seen.add(link.url)
                     links.append(link)
-            nxt = next_page_url(page.text, page_url, ref.rules)
-            if not nxt or pages >= ref.rules.max_pages or nxt in (page_url, url):
+            if pages >= ref.rules.max_pages:
+                break
+            nxt = await asyncio.to_thread(next_page_url, page.text, page_url, ref.rules)
+            if not nxt or nxt in (page_url, url):
                 break
             pages += 1
             try:
@@ -138,7 +134,14 @@ class SectionRefresher:
                 log.warning("%s: next page %s: %s", ref.key, nxt, exc)
                 break
             page_url = page.url
-        return links, first
+        on_site = [link for link in links if (urlsplit(link.url).hostname or "").lower() in hosts]
+        counts["links_found"] = len(on_site)
+        counts["offsite_skipped"] = len(links) - len(on_site)
+        if not on_site:
+            if ref.url is None and not links:
+                raise ExtractError(f"no article links on {url} (navigation label {ref.section.nav!r})")
+            raise ExtractError(f"no article links found on {url}")
+        return on_site, first
 
     async def _article(
         self, ref: SectionRef, link: ListedLink, hosts: frozenset[str], tally: _Tally
@@ -148,12 +151,13 @@ class SectionRefresher:
             result = tally.add(await self.fetcher.get(link.url, allowed_hosts=hosts, robots=ref.site.robots))
             assert result.text is not None
             # Extraction is pure CPU work: in a worker thread it doesn't stall feeds served meanwhile.
+            # The page is read at the address it landed on after redirects (its relative links resolve
+            # there); `listed=link` gives a page that prints no date the one beside its link.
             entry = await asyncio.to_thread(
-                extract_article, result.text, link.url, ref.rules,
+                extract_article, result.text, result.url, ref.rules,
                 timezone=ref.timezone, now=self.clock(), listed=link)
-            if entry.published is None and link.published is not None:
-                entry = replace(entry, published=link.published)
-            return entry
+            # The listed URL stays the id: it is what the next run's known_urls check looks for.
+            return replace(entry, url=link.url)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # one bad article must not sink its section: keep the list link for now
@@ -167,33 +171,27 @@ class SectionRefresher:
         self, ref: SectionRef, started: datetime, tally: _Tally, counts: dict[str, int]
     ) -> RefreshReport:
         url = await self._section_url(ref, tally)
-        hosts = site_hosts(ref.site, [url])
         try:
-            listed = await self._list_links(ref, url, hosts, tally)
+            on_site, first = await self._list_links(ref, url, tally, counts)
         except (HTTPStatusError, ExtractError) as exc:
             if ref.url or (isinstance(exc, HTTPStatusError) and exc.status not in (404, 410)):
                 raise
-            # A nav section whose remembered URL stopped working: resolve the label again, once.
-            url = await self._section_url(ref, tally, force=True)
-            hosts = site_hosts(ref.site, [url])
-            listed = await self._list_links(ref, url, hosts, tally)
+            # A nav section whose remembered page is gone or lists no article any more: the site may
+            # have moved it, so the label is looked up again, once (and the same page not asked twice).
+            moved = await self._section_url(ref, tally, force=True)
+            if moved == url:
+                raise
+            url = moved
+            on_site, first = await self._list_links(ref, url, tally, counts)
 
-        if isinstance(listed, FetchResult):  # 304: nothing new, nothing parsed
+        if first.not_modified:  # 304: nothing new, nothing parsed
             report = RefreshReport(
                 site=ref.site_name, section=ref.name, started=started, finished=self.clock(), ok=True,
                 list_not_modified=True, requests=tally.requests, bytes_read=tally.bytes_read)
             await self.store.record_attempt(report)
             return report
 
-        links, first = listed
-        on_site = [link for link in links if (urlsplit(link.url).hostname or "").lower() in hosts]
-        counts["links_found"] = len(on_site)
-        counts["offsite_skipped"] = len(links) - len(on_site)
-        if not on_site:
-            if ref.url is None and not links:
-                raise ExtractError(f"no article links on {url} (navigation label {ref.section.nav!r})")
-            raise ExtractError(f"no article links found on {url}")
-
+        hosts = site_hosts(ref.site, [url])
         known = await self.store.known_urls(ref.site_name, [link.url for link in on_site])
         # A link dated before the rolling window would be dropped on arrival: don't fetch it at all.
         cutoff = self.clock() - timedelta(days=ref.max_age_days)
@@ -222,6 +220,3 @@ class SectionRefresher:
             also_list=[link.url for link in on_site if link.url in known], report=report,
         )
         return replace(report, inserted=result.inserted, updated=result.updated)
-
-
-__all__ = ["SectionRefresher", "site_hosts", "one_line", "OffSite"]

@@ -62,11 +62,11 @@ def first_runs(
 
 
 class RefreshScheduler:
-    """One self-rescheduling job per section; `on_done` hears every report (the web cache listens)."""
+    """One self-rescheduling job per section; `on_done(report)`, a plain call, hears every report."""
 
     def __init__(
         self, refs: Sequence[SectionRef], refresh: RefreshFn, *,
-        on_done: Callable[[RefreshReport], Awaitable[None] | None] | None = None,
+        on_done: Callable[[RefreshReport], object] | None = None,
         section_state: Callable[[str, str], Awaitable[SectionState]],
         clock: Clock = utcnow, spread: timedelta = timedelta(seconds=1),
     ):
@@ -83,13 +83,17 @@ class RefreshScheduler:
     def start(self, states: dict[tuple[str, str], SectionState]) -> None:
         plan = first_runs(list(self.refs.values()), states, self.clock(), self.spread)
         for key, when in plan.items():
-            self.scheduler.add_job(
-                self._run, DateTrigger(run_date=when), args=[key], id=key, name=key,
-                max_instances=1, coalesce=True, misfire_grace_time=None, replace_existing=True,
-            )
+            self._schedule(key, when)
         self.scheduler.start()
         log.info("scheduled %d sections (%d due now)", len(plan),
                  sum(1 for when in plan.values() if when <= self.clock() + self.spread * len(plan)))
+
+    def _schedule(self, key: str, when: datetime) -> None:
+        """The section's one job, (re)placed to run once at `when`."""
+        self.scheduler.add_job(
+            self._run, DateTrigger(run_date=when), args=[key], id=key, name=key,
+            max_instances=1, coalesce=True, misfire_grace_time=None, replace_existing=True,
+        )
 
     async def _run(self, key: str) -> None:
         task = asyncio.current_task()
@@ -115,18 +119,13 @@ class RefreshScheduler:
         # Jitter keeps many sections of one site from polling it in lockstep.
         when = self.clock() + delay + timedelta(seconds=random.uniform(0, jitter_for(ref)))
         if self.scheduler.running:
-            self.scheduler.add_job(
-                self._run, DateTrigger(run_date=when), args=[key], id=key, name=key,
-                max_instances=1, coalesce=True, misfire_grace_time=None, replace_existing=True,
-            )
+            self._schedule(key, when)
         if report.ok:
             log.info("%s: ok, %d new, next in %s", key, report.inserted, delay)
         else:
             log.warning("%s: %s (failure %d, next in %s)", key, report.error, failures, delay)
         if self.on_done is not None:
-            maybe = self.on_done(report)
-            if maybe is not None:
-                await maybe
+            self.on_done(report)
 
     def next_run(self, key: str) -> datetime | None:
         job = self.scheduler.get_job(key)

@@ -169,3 +169,24 @@ def test_feedsvc_error_is_one_line_exit_1(tmp_path: Path) -> None:
     assert result.stderr.startswith("feedsvc: error: ") and len(result.stderr.splitlines()) == 1
     assert "nosuchsite" in result.stderr
     no_traceback(result)
+
+
+def test_demo_without_a_replica_names_the_folder_on_one_clean_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "c.yaml").write_text(GOOD, encoding="utf-8")
+    missing = tmp_path / "no-seeds"
+    assert main(["demo", "--config", str(tmp_path / "c.yaml"), "--seeds", str(missing)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{missing}: no replica site here")
+
+
+def test_preview_against_the_replica_shows_links_and_the_first_article(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    code = main(["preview", "cxnews/cixi", "--config", str(repo / "config.yaml"), "--seeds", str(repo / "seeds")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "nav label '慈溪新闻' → http://www.cxnews.cn/cixi/" in out
+    assert "article http://www.cxnews.cn/system/" in out and "  title      " in out

@@ -205,12 +205,12 @@ def test_feedsvc_serve_answers_and_stops_cleanly_on_sigterm(tmp_path):
         port = s.getsockname()[1]
     config = tmp_path / "config.yaml"
     config.write_text(
-        f"server: {{host: 127.0.0.1, port: {port}}}\n"
+        "server: {host: 127.0.0.1, port: 8080, public_url: 'http://127.0.0.1:8080'}\n"
         f"store: {{url: 'sqlite:///{tmp_path / 'serve.db'}'}}\n"
         "fetch: {retries: 0, connect_timeout: 1s, total_timeout: 2s}\n"
         "sites:\n  dead:\n    title: Dead\n    home: http://127.0.0.1:9/\n"
         "    sections:\n      news: {title: News, url: 'http://127.0.0.1:9/news/'}\n", encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "feedsvc", "serve", "--config", str(config)],
+    proc = subprocess.Popen([sys.executable, "-m", "feedsvc", "serve", "--config", str(config), "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         body = b""
@@ -224,6 +224,8 @@ def test_feedsvc_serve_answers_and_stops_cleanly_on_sigterm(tmp_path):
 
                 time.sleep(0.1)
         assert b"<feed" in body
+        # --port moved the server, and the feed's self link follows (public_url only spelled out the default)
+        assert f'href="http://127.0.0.1:{port}/dead/news.atom"'.encode() in body
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=20)
     finally:

@@ -272,3 +272,24 @@ def test_a_lone_link_does_not_take_a_date_from_far_away():
 <div class="intro">{"慈溪新闻网是慈溪市的综合新闻门户。" * 20} 2020-01-01</div></div></body></html>"""
     (link,) = find_links(html, PAGE, Rules(links="div.box a"), now=NOW)
     assert link.published is None
+
+
+def test_canonical_urls_shortcut_for_plain_hrefs_agrees_with_the_long_way():
+    """canonical_url skips parsing for plain absolute and root-relative hrefs; it must change nothing."""
+    import itertools
+    import random
+
+    from feedsvc.extract.urls import _canonical
+
+    bases = ["http://www.cxnews.cn/cixi/", "https://www.cxnews.cn:443/a/b.shtml?x=1#f", "http://WWW.CXNEWS.CN:80/",
+             "http://www.cxnews.cn:8080/list/", "http://user@www.cxnews.cn/", "http://www.cxnews.cn./", None]
+    hrefs = ["http://www.cxnews.cn/system/2021/12/08/030312345.shtml", "/system/2021/12/08/030312345.shtml",
+             "/", "/a/./b", "/a/../b", "/.hidden", "/a/b/", "http://www.cxnews.cn/", "https://x.y-z.cn/p_q~r.s",
+             "/a b", "/a%20b", "/中文.html", "//cdn.example/x.js", "http://www.cxnews.cn", "/a?utm_source=x",
+             "HTTP://www.cxnews.cn/a", "http://www.cxnews.cn:80/a", "/a#frag", "relative/path.html"]
+    rng = random.Random(7)
+    alphabet = "abcXYZ019_~.-/%?#:@ 中"
+    hrefs += ["/" + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(300)]
+    hrefs += ["http://a.b/" + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(300)]
+    for href, base in itertools.product(hrefs, bases):
+        assert canonical_url(href, base) == _canonical(href.strip(), base), (href, base)

@@ -8,6 +8,7 @@ from datetime import timedelta, timezone
 
 import feedparser
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from feedsvc.app import refresh_once
@@ -17,7 +18,7 @@ from feedsvc.fetch.resolver import StaticResolver
 from feedsvc.refresh import SectionRefresher
 from feedsvc.store import open_store
 from feedsvc.web import make_app
-from tests.fixture_site import HOST, NOW, article_links, make_config
+from tests.fixture_site import ARTICLE, HOST, NOW, article_links, list_page, make_config
 
 SHANGHAI = timezone(timedelta(hours=8))
 
@@ -150,11 +151,16 @@ async def test_failed_article_appears_with_list_text_and_is_retried(site, tmp_pa
     assert not healed.partial and "第一段正文" in healed.content_html
 
 
+def nav_config(port: int, db: str) -> Config:
+    """The fixture config with section "a" found by its navigation label 要闻 instead of its URL."""
+    data = make_config(port, db).model_dump(exclude={"source_file"})
+    data["sites"]["news"]["sections"]["a"] = {"title": "要闻", "nav": "要闻"}
+    return Config.model_validate(data)
+
+
 async def test_nav_section_resolves_its_label_and_resolves_again_when_the_link_moves(site, tmp_path):
     fixture, port = site
-    data = make_config(port, str(tmp_path / "f.db")).model_dump(exclude={"source_file"})
-    data["sites"]["news"]["sections"]["a"] = {"title": "要闻", "nav": "要闻"}
-    config = Config.model_validate(data)
+    config = nav_config(port, str(tmp_path / "f.db"))
     report, entries, state = await refresh(config, port, "a")
     assert report.ok and len(entries) == 4
     assert state.resolved_url == f"http://{HOST}/a/"
@@ -174,6 +180,29 @@ async def test_nav_section_resolves_its_label_and_resolves_again_when_the_link_m
     del fixture.links["moved"]
     report, entries, state = await refresh(config, port, "a")
     assert not report.ok and "要闻" in report.error
+    assert len(entries) == 5
+
+
+async def test_nav_section_resolves_again_when_its_remembered_page_lists_nothing(site, tmp_path):
+    # A portal that retires a section URL often keeps answering it with 200 and an empty list.
+    fixture, port = site
+    config = nav_config(port, str(tmp_path / "f.db"))
+    report, entries, state = await refresh(config, port, "a")
+    assert report.ok and state.resolved_url == f"http://{HOST}/a/"
+
+    fixture.modes["a"] = "vanished"
+    fixture.links["moved"] = article_links("a", 5)
+    fixture.nav["要闻"] = "/moved/"
+    report, entries, state = await refresh(config, port, "a")
+    assert report.ok, report.error
+    assert state.resolved_url == f"http://{HOST}/moved/" and len(entries) == 5
+
+    # The label still leads to an empty list: the section fails, and that list is not asked for twice.
+    fixture.modes["moved"] = "vanished"
+    fixture.hits.clear()
+    report, entries, state = await refresh(config, port, "a")
+    assert not report.ok and "要闻" in report.error
+    assert fixture.hits == ["/moved/", "/"]
     assert len(entries) == 5
 
 
@@ -230,3 +259,35 @@ async def test_a_hanging_site_does_not_delay_another_site(site, tmp_path):
     reports = {r.site: r for r in await refresh_once(config, config.section_refs(), resolver=resolver)}
     assert not reports["news"].ok and reports["other"].ok
     assert reports["other"].finished < reports["news"].finished
+
+
+async def test_a_redirected_article_keeps_its_list_url_and_resolves_links_where_it_landed(tmp_path):
+    # Portals move old articles and redirect: relative images must resolve against the page's real address.
+    old, new = "/system/2021/12/08/000000777.shtml", "/new/2021/777.shtml"
+    page = ARTICLE.format(title="迁移后的新闻稿件标题", day=8, minute=30).replace(
+        "<p>全媒体记者 张三</p>", '<p><img src="pic/photo.jpg" width="600"></p><p>全媒体记者 张三</p>')
+
+    async def listing(request: web.Request) -> web.Response:
+        return web.Response(text=list_page([(old, "迁移后的新闻稿件标题")]), content_type="text/html")
+
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPMovedPermanently(new)
+
+    async def article(request: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/a/", listing)
+    app.router.add_get(old, moved)
+    app.router.add_get(new, article)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        report, entries, _ = await refresh(make_config(server.port, str(tmp_path / "f.db")), server.port, "a")
+    finally:
+        await server.close()
+    assert report.ok and report.articles_fetched == 1, report.error
+    (entry,) = entries
+    assert entry.url == f"http://{HOST}{old}", "the id stays the listed URL, or every run would fetch it again"
+    assert f'src="http://{HOST}/new/2021/pic/photo.jpg"' in entry.content_html
+    assert entry.image == f"http://{HOST}/new/2021/pic/photo.jpg"

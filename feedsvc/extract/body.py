@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from feedsvc.extract.page import BLOCK_TAGS, Node, clean_text, drop_tree, is_element, raw_text, text_of
+from feedsvc.extract.page import BLOCK_TAGS, Node, class_and_id, clean_text, drop_tree, is_element, text_of
 
 __all__ = ["Body", "build_body", "score_body"]
 
@@ -46,10 +46,6 @@ def _stat(text: str | None) -> tuple[int, int]:
         return 0, 0
     # str.split() knows the Unicode spaces (nbsp, ideographic) and is much faster than a regex.
     return len("".join(text.split())), len(_PUNCT.findall(text))
-
-
-def _hint(el: Node) -> str:
-    return f"{el.get('class') or ''} {el.get('id') or ''}"
 
 
 def score_body(root: Node) -> Node | None:
@@ -93,7 +89,7 @@ def score_body(root: Node) -> Node | None:
     # the whole page (<div class="wrap has-sidebar">) describes the layout, not a chrome block.
     in_chrome: set = set()
     for el in scope.xpath(".//*[@class or @id]"):
-        if _CHROME_SCOPE.search(_hint(el)) and stats[el][0] < 0.9 * page_chars:
+        if _CHROME_SCOPE.search(class_and_id(el)) and stats[el][0] < 0.9 * page_chars:
             in_chrome.add(el)
     for el in nodes:
         if el.getparent() in in_chrome:
@@ -117,7 +113,7 @@ def score_body(root: Node) -> Node | None:
         tot, lnk = stats[el][:2] if el in stats else (0, 0)
         density = lnk / tot if tot else 1.0
         score *= 1.0 - density
-        hint = _hint(el)
+        hint = class_and_id(el)
         if _POSITIVE.search(hint):
             score *= 1.25
         if _NEGATIVE.search(hint):
@@ -199,7 +195,7 @@ def _drop_chrome_nodes(el: Node) -> None:
             continue
         if node.tag not in BLOCK_TAGS:
             continue  # an inline link classed "keyword" is still part of its sentence
-        hint = _hint(node)
+        hint = class_and_id(node)
         if not hint.strip() or _POSITIVE.search(hint):
             continue
         if _CHROME_SCOPE.search(hint):
@@ -207,8 +203,7 @@ def _drop_chrome_nodes(el: Node) -> None:
             continue
         if _NEGATIVE.search(hint):
             text = text_of(node)
-            link_text = sum(len(clean_text(raw_text(a))) for a in node.iter("a"))
-            if len(text) < 200 or link_text > 0.5 * len(text):
+            if len(text) < 200 or _link_chars(node) > 0.5 * len(text):
                 drop_tree(node)
 
 
@@ -224,7 +219,7 @@ def _drop_leading_box(el: Node) -> None:
         if child.tag not in ("div", "section", "blockquote") or not text:
             continue
         rest = sum(len(text_of(c)) for c in children[i + 1:])
-        if child.get("class") and not _POSITIVE.search(_hint(child)) and len(text) < 200 and rest > 2 * len(text):
+        if child.get("class") and not _POSITIVE.search(class_and_id(child)) and len(text) < 200 and rest > 2 * len(text):
             drop_tree(child)
         return
 
@@ -293,9 +288,14 @@ def _flatten(el: Node, out: list[Node]) -> None:
     flush()
 
 
+def _link_chars(el: Node) -> int:
+    """Visible characters of the links inside `el`."""
+    return sum(len(text_of(a)) for a in el.iter("a"))
+
+
 def _block_stats(block: Node) -> tuple[str, int, bool]:
     text = text_of(block)
-    link_chars = sum(len(clean_text(raw_text(a))) for a in block.iter("a"))
+    link_chars = _link_chars(block)
     media = block.tag in _MEDIA or any(True for _ in block.iter(*_MEDIA))
     return text, link_chars, media
 

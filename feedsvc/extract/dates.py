@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from feedsvc.extract.urls import url_date
+
 __all__ = ["DateMatch", "date_from_url", "find_dates", "parse_date", "parse_iso"]
 
 _TIME = r"(?:\s*|T|\s*[日号]\s*)(?P<H>[012]?\d)\s*[:：时]\s*(?P<M>[0-5]\d)(?:\s*[:：分]\s*(?P<S>[0-5]\d)(?:\.\d+)?)?(?:\s*(?P<tz>Z|[+-]\d{2}:?\d{2})(?!\d))?"
@@ -37,11 +39,6 @@ _NO_YEAR_CN = re.compile(r"(?<![\d年])(?P<m>[01]?\d)月(?P<d>[0-3]?\d)[日号]"
 _RELATIVE_AGO = re.compile(r"(?P<n>\d+|半)\s*(?P<unit>秒钟?|分钟|小时|个?钟头|天|日|周|星期|个月)前")
 _RELATIVE_DAY = re.compile(r"(?P<day>今天|今日|昨天|昨日|前天)(?:\s*(?P<H>[012]?\d)[:：](?P<M>[0-5]\d))?")
 _JUST_NOW = re.compile(r"刚刚")
-_URL_DATE = (
-    re.compile(r"/(?P<y>20\d{2})[-/_]?(?P<m>[01]\d)[-/_]?(?P<d>[0-3]\d)/"),  # /2021/12/08/, /202112/08/, /20211208/
-    re.compile(r"[/_\-t](?P<y>20\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?:[_\-.]|\d{2,}|$)"),  # t20211208_123.html
-    re.compile(r"/(?P<y>20\d{2})-(?P<m>[01]\d)/(?P<d>[0-3]\d)/"),  # /2021-12/08/
-)
 _UNITS = {"秒": 1, "秒钟": 1, "分钟": 60, "小时": 3600, "钟头": 3600, "个钟头": 3600, "天": 86400, "日": 86400,
           "周": 7 * 86400, "星期": 7 * 86400, "个月": 30 * 86400}
 _DAYS_BACK = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}
@@ -188,13 +185,7 @@ def _epoch(text: str) -> datetime | None:
 
 
 def date_from_url(url: str, *, timezone: str | ZoneInfo = "Asia/Shanghai") -> datetime | None:
-    """The publication day many CMSs put in article paths (/2021/12/08/, /202112/08/, t20211208_1.html)."""
-    path = re.sub(r"^[a-z]+://[^/]+", "", url or "", flags=re.I).split("?")[0]
-    tz = _zone(timezone)
-    for pattern in _URL_DATE:
-        m = pattern.search(path)
-        if m:
-            value = _build(int(m.group("y")), int(m.group("m")), int(m.group("d")), 0, 0, 0, tz)
-            if value is not None:
-                return value
-    return None
+    """The publication day many CMSs put in article paths (/2021/12/08/, /202112/08/, t20211208_1.html),
+    as read by `url_date` (which link discovery scores URLs with), at midnight in `timezone`."""
+    found = url_date(url or "")
+    return _build(*found, 0, 0, 0, _zone(timezone)) if found else None

@@ -17,7 +17,7 @@ from datetime import datetime
 from feedsvc.config import Rules
 from feedsvc.extract.bylines import find_authors, find_source
 from feedsvc.extract.dates import find_dates
-from feedsvc.extract.page import Node, Page, as_text, is_element, select, text_of
+from feedsvc.extract.page import Node, Page, as_text, class_and_id, is_element, select, text_of
 
 __all__ = ["find_subtitle", "find_title"]
 
@@ -80,7 +80,7 @@ def _title_candidates(root: Node) -> list[tuple[Node, str]]:
     out = []
     for el in scope.iter(*_HEADINGS, "div", "span", "p", "td", "strong", "font", "b"):
         if el.tag in _HEADINGS or ((el.get("class") or el.get("id"))
-                                   and _TITLE_HINT.search(f"{el.get('class') or ''} {el.get('id') or ''}")):
+                                   and _TITLE_HINT.search(class_and_id(el))):
             text = text_of(el)
             if 4 <= len(text) <= 150:
                 out.append((el, text))

@@ -5,20 +5,25 @@ Pure functions over an HTML string (lxml). Configured rules win: `rules.links` (
 list: same-site anchors with headline-like text, grouped by the list they sit in, scored by how
 article-like their URLs are; navigation, header, footer and sidebars ("24小时最新新闻", 排行, 热点)
 are left out.
+
+Speed (bench/extract.py): each call keeps a `_Page` of answers it will ask for again (canonical
+URL per href, chrome verdict per element, sidebar heading per container); nothing outlives the call.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import lxml.html
 from cssselect import SelectorError
 from lxml import etree
+from lxml.cssselect import LxmlHTMLTranslator
 
 from feedsvc.config import Rules
 from feedsvc.extract.dates import parse_date
@@ -49,6 +54,13 @@ _NEXT_TEXTS = frozenset({"下一页", "下页", "下一頁", "后页", "›", ">
 _BARE_MONTH_DAY = re.compile(r"([01]?\d)[-/.]([0-3]?\d)")
 _NEXT_STRIP = "[]【】()（）<> \u3000\xa0"
 
+_DIGITS_RE = re.compile(r"\d+")
+_LONG_NUMBER_RE = re.compile(r"\d{5,}")
+_NETLOC_RE = re.compile(r"https?://([^/?#]*)")
+# What lxml.html's text_content() runs, without its per-element class lookup.
+_STRING = etree.XPath("string()", smart_strings=False)
+
+
 @dataclass
 class _Anchor:
     el: etree._Element
@@ -61,17 +73,32 @@ class _Anchor:
 def _parse(html: str) -> etree._Element | None:
     if not html or not html.strip():
         return None
+    # Bytes + explicit encoding: lxml refuses `str` with an XML declaration, and a stale
+    # <meta charset=gb2312> must not re-decode text that is already decoded. Plain etree elements:
+    # lxml.html's per-element class lookup cost more than all the rest of the anchor loop.
+    data = html.encode("utf-8", "surrogatepass")
     try:
-        # Bytes + explicit encoding: lxml refuses `str` with an XML declaration, and a stale
-        # <meta charset=gb2312> must not re-decode text that is already decoded.
-        return lxml.html.fromstring(html.encode("utf-8", "surrogatepass"),
-                                    parser=lxml.html.HTMLParser(encoding="utf-8"))
+        return lxml.html.fromstring(data, parser=etree.HTMLParser(encoding="utf-8"))
+    except AttributeError:  # merging several <body>s ("</body><body>"), lxml.html needs its own elements
+        return _parse_html(data)
     except (etree.ParserError, ValueError):
         return None
 
 
+def _parse_html(data: bytes) -> etree._Element | None:
+    try:
+        return lxml.html.fromstring(data, parser=lxml.html.HTMLParser(encoding="utf-8"))
+    except (etree.ParserError, ValueError):
+        return None
+
+
+def _raw_text(el: etree._Element) -> str:
+    # Most anchors hold one text node: reading it beats an XPath string() evaluation.
+    return (el.text or "") if len(el) == 0 else _STRING(el)
+
+
 def _text(el: etree._Element) -> str:
-    return _WS_RE.sub(" ", el.text_content()).strip()
+    return _WS_RE.sub(" ", _raw_text(el)).strip()
 
 
 def _base_url(doc: etree._Element, page_url: str) -> str:
@@ -81,33 +108,80 @@ def _base_url(doc: etree._Element, page_url: str) -> str:
     return page_url
 
 
-def _anchors(doc: etree._Element, base: str) -> Iterable[tuple[etree._Element, str]]:
-    for a in doc.iter("a", "area"):
-        href = (a.get("href") or "").strip()
-        if not href or href.startswith("#"):
-            continue
-        url = canonical_url(href, base)
-        if url.startswith(("http://", "https://")):
-            yield a, url
-
-
 def _class_tokens(el: etree._Element) -> str:
     return f"{el.get('class') or ''} {el.get('id') or ''}".strip()
 
 
-def _chrome_factor(el: etree._Element) -> float:
-    """1.0 for ordinary content, 0.3 inside sidebar-looking areas, 0 inside nav/header/footer/menus."""
-    factor = 1.0
-    for anc in el.iterancestors():
-        tag = anc.tag if isinstance(anc.tag, str) else ""
-        if tag in _CHROME_TAGS:
-            return 0.0
-        tokens = _class_tokens(anc)
-        if tokens and _CHROME_TOKEN_RE.search(tokens):
-            return 0.0
-        if tokens and _SIDE_TOKEN_RE.search(tokens):
-            factor = min(factor, 0.3)
-    return factor
+def _own_area(el: etree._Element) -> float:
+    """0 for nav/header/footer/menu elements, 0.3 for sidebar-looking ones, else 1.0."""
+    if el.tag in _CHROME_TAGS:
+        return 0.0
+    tokens = _class_tokens(el)
+    if tokens and _CHROME_TOKEN_RE.search(tokens):
+        return 0.0
+    if tokens and _SIDE_TOKEN_RE.search(tokens):
+        return 0.3
+    return 1.0
+
+
+class _Page:
+    """A parsed page and what one call works out about it, each answer once (memos die with the call)."""
+
+    def __init__(self, doc: etree._Element, page_url: str) -> None:
+        self.doc = doc
+        self.base = _base_url(doc, page_url)
+        self._urls: dict[str, str | None] = {}
+        self._areas: dict[etree._Element, float] = {}
+        self._sidebar: dict[etree._Element, bool] = {}
+        self._sites: dict[str, bool] = {}
+
+    def hrefs(self) -> Iterator[tuple[etree._Element, str]]:
+        """(anchor, stripped href) in document order, skipping empty and in-page (#...) hrefs."""
+        for a in self.doc.iter("a", "area"):
+            href = (a.get("href") or "").strip()
+            if href and not href.startswith("#"):
+                yield a, href
+
+    def url(self, href: str) -> str | None:
+        """canonical_url(href, base) when it is http(s), else None."""
+        if href in self._urls:
+            return self._urls[href]
+        url: str | None = canonical_url(href, self.base)
+        if not url.startswith(("http://", "https://")):
+            url = None
+        self._urls[href] = url
+        return url
+
+    def chrome(self, el: etree._Element) -> float:
+        """1.0 for ordinary content, 0.3 inside sidebar-looking areas, 0 inside nav/header/footer/menus."""
+        parent = el.getparent()
+        if parent is None:
+            return 1.0
+        # Walk up to the nearest element already judged, then judge the ones below it on the way down.
+        areas, chain, node = self._areas, [], parent
+        while node is not None and node not in areas:
+            chain.append(node)
+            node = node.getparent()
+        factor = 1.0 if node is None else areas[node]
+        for node in reversed(chain):
+            factor = min(factor, _own_area(node))
+            areas[node] = factor
+        return areas[parent]
+
+    def sidebar_heading(self, container: etree._Element) -> bool:
+        known = self._sidebar.get(container)
+        if known is None:
+            known = self._sidebar[container] = _heading_says_sidebar(container)
+        return known
+
+    def on_site(self, url: str, page_host: str) -> bool:
+        """same_site(host_of(url), page_host), once per host: a canonical URL's host is its netloc's."""
+        m = _NETLOC_RE.match(url)
+        key = m.group(1) if m else url
+        known = self._sites.get(key)
+        if known is None:
+            known = self._sites[key] = same_site(host_of(url), page_host)
+        return known
 
 
 def _heading_says_sidebar(container: etree._Element) -> bool:
@@ -140,7 +214,7 @@ def _url_score(url: str) -> float:
     score = 1.0
     if url_date(url):
         score += 2.0
-    if re.search(r"\d{5,}", leaf):
+    if _LONG_NUMBER_RE.search(leaf):
         score += 1.5
     if _ARTICLE_LEAF_RE.search(leaf):
         score += 1.0
@@ -149,7 +223,7 @@ def _url_score(url: str) -> float:
 
 def _shape(url: str) -> str:
     parts = urlsplit(url)
-    return parts.netloc + re.sub(r"\d+", "0", parts.path)
+    return parts.netloc + _DIGITS_RE.sub("0", parts.path)
 
 
 def _is_headline(text: str) -> bool:
@@ -168,7 +242,7 @@ def _assign_items(anchors: list[_Anchor]) -> None:
             if counts.get(anc, 0) > 1 or anc.tag in ("body", "html"):
                 break
             # A lone link must not claim a whole column: a date printed far away is not "beside" it.
-            if len(anc.text_content()) > len(a.text) + 200:
+            if len(_STRING(anc)) > len(a.text) + 200:
                 break
             item = anc
         a.item = item
@@ -199,19 +273,33 @@ def _date_beside(a: _Anchor, tz: str, now: datetime) -> datetime | None:
     return found
 
 
-def _collect(doc: etree._Element, page_url: str) -> list[_Anchor]:
-    base = _base_url(doc, page_url)
-    page = canonical_url(page_url)
+def _collect(page: _Page, page_url: str, *, text_test: Callable[[str], bool] | None = None,
+             url_test: Callable[[str], object] | None = None) -> list[_Anchor]:
+    """Anchors to other http(s) URLs than the page's own, in page order, passing the given tests.
+
+    Which anchors a call keeps does not depend on the order of the tests, so the cheap one runs
+    first: the heuristic drops most anchors on their text before their URL is worked out.
+    """
+    own = canonical_url(page_url)
     found = []
-    for el, url in _anchors(doc, base):
-        if url == page:
+    for el, href in page.hrefs():
+        text = None
+        if text_test is not None:
+            text = _anchor_text(el)
+            if not text_test(text):
+                continue
+        url = page.url(href)
+        if url is None or url == own or (url_test is not None and not url_test(url)):
             continue
-        text = _text(el) or _WS_RE.sub(" ", el.get("title") or "").strip()
-        found.append(_Anchor(el, url, text))
+        found.append(_Anchor(el, url, _anchor_text(el) if text is None else text))
     return found
 
 
-def _dedup(anchors: Iterable[_Anchor]) -> list[_Anchor]:
+def _anchor_text(el: etree._Element) -> str:
+    return _text(el) or _WS_RE.sub(" ", el.get("title") or "").strip()
+
+
+def _dedup(anchors: list[_Anchor]) -> list[_Anchor]:
     seen: set[str] = set()
     out = []
     for a in anchors:
@@ -221,30 +309,37 @@ def _dedup(anchors: Iterable[_Anchor]) -> list[_Anchor]:
     return out
 
 
-def _css(doc: etree._Element, selector: str) -> list[etree._Element]:
+@lru_cache(maxsize=128)
+def _css_xpath(selector: str) -> str | None:
+    # Translating CSS to XPath costs more than running it; the few configured selectors repeat.
     try:
-        return list(doc.cssselect(selector))
-    except SelectorError:  # as in article extraction: a bad selector matches nothing, heuristics carry on
-        return []
+        return LxmlHTMLTranslator().css_to_xpath(selector)
+    except SelectorError:
+        return None
 
 
-def _by_css(doc: etree._Element, selector: str, page_url: str) -> list[_Anchor]:
-    base = _base_url(doc, page_url)
+def _css(doc: etree._Element, selector: str) -> list[etree._Element]:
+    path = _css_xpath(selector)
+    # As in article extraction: a bad selector matches nothing, heuristics carry on.
+    return [] if path is None else list(doc.xpath(path))
+
+
+def _by_css(page: _Page, selector: str) -> list[_Anchor]:
     picked: list[etree._Element] = []
-    for el in _css(doc, selector):
+    for el in _css(page.doc, selector):
         if el.tag in ("a", "area"):
             picked.append(el)
         else:
             picked.extend(el.iter("a", "area"))
     wanted = set(picked)
     out = []
-    for el, url in _anchors(doc, base):  # document order, whatever order the selector groups gave
-        if el in wanted:
+    for el, href in page.hrefs():  # document order, whatever order the selector groups gave
+        if el in wanted and (url := page.url(href)) is not None:
             out.append(_Anchor(el, url, _text(el) or (el.get("title") or "").strip()))
     return out
 
 
-def _main_list(anchors: list[_Anchor], page_host: str, *, vouched: bool = False) -> list[_Anchor]:
+def _main_list(page: _Page, anchors: list[_Anchor], page_host: str, *, vouched: bool = False) -> list[_Anchor]:
     """The heuristic: the best-scoring list of article-like, same-site, headline-like anchors.
 
     `vouched` anchors matched the configured pattern: host, text and URL shape are not questioned,
@@ -252,11 +347,13 @@ def _main_list(anchors: list[_Anchor], page_host: str, *, vouched: bool = False)
     """
     cands = []
     for a in anchors:
-        if not vouched and (not same_site(host_of(a.url), page_host) or not _is_headline(a.text)):
+        if not vouched and (not _is_headline(a.text) or not page.on_site(a.url, page_host)):
             continue
-        factor = _chrome_factor(a.el)
+        factor = page.chrome(a.el)
+        if factor == 0.0:
+            continue
         score = max(_url_score(a.url), 1.0) if vouched else _url_score(a.url)
-        if factor == 0.0 or score <= 0:
+        if score <= 0:
             continue
         a.score = score * factor
         cands.append(a)
@@ -272,7 +369,7 @@ def _main_list(anchors: list[_Anchor], page_host: str, *, vouched: bool = False)
     scored = []
     for container, members in groups.items():
         total = sum(m.score for m in members)
-        if _heading_says_sidebar(container):
+        if page.sidebar_heading(container):
             total *= 0.2
         scored.append((total, container, members))
     if not scored:
@@ -283,12 +380,12 @@ def _main_list(anchors: list[_Anchor], page_host: str, *, vouched: bool = False)
     chosen = {best}
     # Long lists are often cut into several <ul>s of five under one parent: take same-shaped,
     # equally clean siblings along (not the next box over, which is another list).
-    best_factor = min(_chrome_factor(m.el) for m in members)
+    best_factor = min(page.chrome(m.el) for m in members)
     for total, container, group in scored[1:]:
         if total <= 0 or container.getparent() is not best.getparent():
             continue
         same_kind = any(_shape(m.url) in shapes for m in group)
-        clean = not _heading_says_sidebar(container) and min(_chrome_factor(m.el) for m in group) >= best_factor
+        clean = not page.sidebar_heading(container) and min(page.chrome(m.el) for m in group) >= best_factor
         if same_kind and clean:
             chosen.add(container)
     return [a for a in cands if a.item is not None and a.item.getparent() in chosen]
@@ -312,34 +409,34 @@ def find_links(html: str, page_url: str, rules: Rules | None = None, *,
     now = now or datetime.now(ZoneInfo(timezone))
     pattern = re.compile(rules.link_pattern) if rules.link_pattern else None
     page_host = host_of(page_url)
+    page = _Page(doc, page_url)
 
     picked: list[_Anchor] = []
     if rules.links:
-        picked = [a for a in _by_css(doc, rules.links, page_url) if not pattern or pattern.search(a.url)]
+        picked = [a for a in _by_css(page, rules.links) if not pattern or pattern.search(a.url)]
     if not picked and pattern:
-        picked = _pattern_matches(_collect(doc, page_url), pattern, page_host)
+        picked = _pattern_matches(page, _collect(page, page_url, url_test=pattern.search), page_host)
     elif not picked:
-        picked = _main_list(_collect(doc, page_url), page_host)
+        picked = _main_list(page, _collect(page, page_url, text_test=_is_headline), page_host)
     picked = _dedup(picked)
     if any(a.item is None for a in picked):
         _assign_items(picked)
     return [ListedLink(url=a.url, text=a.text, published=_date_beside(a, timezone, now)) for a in picked]
 
 
-def _pattern_matches(anchors: list[_Anchor], pattern: re.Pattern[str], page_host: str) -> list[_Anchor]:
+def _pattern_matches(page: _Page, matching: list[_Anchor], page_host: str) -> list[_Anchor]:
     """Every match outside navigation, footer and sidebars; failing that, the best list of matches."""
-    matching = [a for a in anchors if pattern.search(a.url)]
-    kept = [a for a in matching if _chrome_factor(a.el) > 0.0]
-    clean = [a for a in kept if _chrome_factor(a.el) >= 1.0 and not _in_sidebar_list(a)]
+    kept = [a for a in matching if page.chrome(a.el) > 0.0]
+    clean = [a for a in kept if page.chrome(a.el) >= 1.0 and not _in_sidebar_list(page, a)]
     # The pattern is the operator's word, so a page whose matches all sit in chrome still yields them.
-    return clean or _main_list(kept, page_host, vouched=True) or kept or matching
+    return clean or _main_list(page, kept, page_host, vouched=True) or kept or matching
 
 
-def _in_sidebar_list(a: _Anchor) -> bool:
+def _in_sidebar_list(page: _Page, a: _Anchor) -> bool:
     for depth, anc in enumerate(a.el.iterancestors()):
         if depth > 4:
             return False
-        if anc.tag in ("ul", "ol", "dl", "table", "div") and _heading_says_sidebar(anc):
+        if anc.tag in ("ul", "ol", "dl", "table", "div") and page.sidebar_heading(anc):
             return True
     return False
 
@@ -367,8 +464,8 @@ def next_page_url(html: str, page_url: str, rules: Rules | None = None) -> str |
         if "next" in (el.get("rel") or "").lower().split() and (url := usable(el.get("href"))):
             return url
     for el in doc.iter("a"):
-        label = _WS_RE.sub("", el.text_content()).strip(_NEXT_STRIP).lower()
-        if (label in _NEXT_TEXTS or _WS_RE.sub("", el.text_content()) in _NEXT_TEXTS) and (
+        squashed = _WS_RE.sub("", _raw_text(el))
+        if (squashed.strip(_NEXT_STRIP).lower() in _NEXT_TEXTS or squashed in _NEXT_TEXTS) and (
                 url := usable(el.get("href"))):
             return url
     return None
@@ -380,9 +477,13 @@ def find_nav_link(html: str, page_url: str, label: str) -> str | None:
     if doc is None:
         return None
     want = _WS_RE.sub("", label)
-    matches = [(el, url) for el, url in _anchors(doc, _base_url(doc, page_url))
-               if _WS_RE.sub("", el.text_content()) == want or (
-                   not _WS_RE.sub("", el.text_content()) and _WS_RE.sub("", el.get("title") or "") == want)]
+    page = _Page(doc, page_url)
+    matches = []
+    for el, href in page.hrefs():
+        text = _WS_RE.sub("", _raw_text(el))
+        if (text == want or (not text and _WS_RE.sub("", el.get("title") or "") == want)) and (
+                url := page.url(href)):
+            matches.append((el, url))
     if not matches:
         return None
 

@@ -15,8 +15,8 @@ from lxml.cssselect import CSSSelector
 
 from feedsvc.errors import ExtractError
 
-__all__ = ["BLOCK_TAGS", "Line", "Node", "Page", "as_text", "clean_text", "drop_tag", "drop_tree", "is_element", "parse_html",
-           "select", "text_of"]
+__all__ = ["BLOCK_TAGS", "Line", "Node", "Page", "as_text", "class_and_id", "clean_text", "drop_tag", "drop_tree",
+           "is_element", "parse_html", "select", "text_of"]
 
 # Plain lxml.etree elements: lxml.html's per-node Python class lookup costs more than everything
 # we would use it for, so the few HtmlElement conveniences are written out below.
@@ -45,6 +45,11 @@ def clean_text(text: str | None) -> str:
 def is_element(node: object) -> bool:
     """True for real elements (not comments or processing instructions, whose .tag is a function)."""
     return isinstance(getattr(node, "tag", None), str)
+
+
+def class_and_id(el: Node) -> str:
+    """An element's class and id as one text, for the patterns that read them as hints (`content`, `nav`)."""
+    return f"{el.get('class') or ''} {el.get('id') or ''}"
 
 
 def as_text(value: object) -> str:

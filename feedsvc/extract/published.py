@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from feedsvc.config import Rules
 from feedsvc.extract.dates import date_from_url, find_dates, parse_date, parse_iso
-from feedsvc.extract.page import Line, Node, Page, as_text, select, text_of
+from feedsvc.extract.page import Line, Node, Page, as_text, class_and_id, select, text_of
 from feedsvc.model import ListedLink
 
 __all__ = ["find_published"]
@@ -79,7 +79,7 @@ def _date_classed(page: Page, body_el: Node | None) -> list[str]:
     body_pos = page.order.get(body_el, 0) if body_el is not None else 0
     found = []
     for el in page.root.iter("span", "div", "p", "em", "i", "font", "td", "small", "strong"):
-        if not _DATE_HINT.search(f"{el.get('class') or ''} {el.get('id') or ''}"):
+        if not _DATE_HINT.search(class_and_id(el)):
             continue
         text = text_of(el)
         if not text or len(text) > 60 or _in_list(el):

@@ -7,6 +7,7 @@ spellings of one article (tracking parameters, fragment, `:80`, upper-case host)
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 # Query parameters that only say who shared a link or from where; never part of an article's identity.
@@ -68,6 +69,14 @@ def _remove_dot_segments(path: str) -> str:
     return result if result.startswith("/") else "/" + result
 
 
+# Hrefs that are canonical as they stand (lower-case http(s) host, no port, userinfo, query or
+# fragment; a path of unreserved characters without dot segments), and root-relative paths of the
+# same kind. Most hrefs on a list page are one or the other, so they skip the parse-and-rebuild.
+_PLAIN_URL_RE = re.compile(r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*/[A-Za-z0-9_~./-]*")
+_PLAIN_PATH_RE = re.compile(r"/(?:[A-Za-z0-9_~.-][A-Za-z0-9_~./-]*)?")
+_ORIGIN_RE = re.compile(r"https?://[^/?#]+/")
+
+
 def canonical_url(url: str, base: str | None = None) -> str:
     """The one spelling of `url` used as an entry id.
 
@@ -77,6 +86,25 @@ def canonical_url(url: str, base: str | None = None) -> str:
     stripped but otherwise unchanged.
     """
     raw = (url or "").strip()
+    if "/." not in raw:
+        if _PLAIN_URL_RE.fullmatch(raw):
+            return raw
+        if base and _PLAIN_PATH_RE.fullmatch(raw):
+            origin = _plain_origin(base.strip())
+            if origin:
+                return origin + raw
+    return _canonical(raw, base)
+
+
+@lru_cache(maxsize=256)
+def _plain_origin(base: str) -> str:
+    """`http://host` when joining a root-relative plain path to `base` only prefixes that, else ''."""
+    origin = _canonical("/", base)
+    return origin[:-1] if _ORIGIN_RE.fullmatch(origin) else ""
+
+
+def _canonical(raw: str, base: str | None) -> str:
+    """canonical_url the long way: parse, normalise every part, rebuild."""
     if base:
         raw = urljoin(base.strip(), raw)
     parts = urlsplit(raw)

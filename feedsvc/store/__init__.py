@@ -1,5 +1,6 @@
 """Where entries live: the `Store` protocol and its implementations, chosen by URL."""
 
+from feedsvc.errors import StoreError
 from feedsvc.store.base import Store
 
 __all__ = ["Store", "open_store"]
@@ -11,6 +12,4 @@ def open_store(url: str) -> Store:
         from feedsvc.store.sqlite import SQLiteStore
 
         return SQLiteStore.from_url(url)
-    from feedsvc.errors import StoreError
-
     raise StoreError(f"unsupported store URL {url!r} (use sqlite:///path.db)")
