@@ -181,6 +181,8 @@ class Defaults(_Strict):
     timezone: TimeZone = "Asia/Shanghai"
     language: str = "zh-CN"
     max_new: int = Field(30, ge=1, description="Most new articles fetched per section per run")
+    article_attempts: int = Field(
+        5, ge=1, description="Refreshes that try an article that fails to load before it stays a list link")
 
 
 class Rules(_Strict):
@@ -277,6 +279,7 @@ class SectionRef:
     timezone: str
     language: str
     max_new: int
+    article_attempts: int
     max_entries: int
     max_age_days: int
     rules: Rules
@@ -300,6 +303,7 @@ class SectionRef:
             timezone=site.timezone or d.timezone,
             language=site.language or d.language,
             max_new=section.max_new or d.max_new,
+            article_attempts=d.article_attempts,
             max_entries=section.max_entries or config.store.max_entries,
             max_age_days=section.max_age_days or config.store.max_age_days,
             rules=site.rules.merged(section.rules),

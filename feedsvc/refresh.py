@@ -192,7 +192,10 @@ class SectionRefresher:
             return report
 
         hosts = site_hosts(ref.site, [url])
-        known = await self.store.known_urls(ref.site_name, [link.url for link in on_site])
+        # Stored articles are not fetched again; nor are ones that failed `article_attempts` refreshes
+        # (they stay as their list link), or the list page could never be answered 304 again.
+        known = await self.store.known_urls(
+            ref.site_name, [link.url for link in on_site], give_up_after=ref.article_attempts)
         # A link dated before the rolling window would be dropped on arrival: don't fetch it at all.
         cutoff = self.clock() - timedelta(days=ref.max_age_days)
         new = [link for link in on_site if link.url not in known

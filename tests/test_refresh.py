@@ -291,3 +291,21 @@ async def test_a_redirected_article_keeps_its_list_url_and_resolves_links_where_
     assert entry.url == f"http://{HOST}{old}", "the id stays the listed URL, or every run would fetch it again"
     assert f'src="http://{HOST}/new/2021/pic/photo.jpg"' in entry.content_html
     assert entry.image == f"http://{HOST}/new/2021/pic/photo.jpg"
+
+
+async def test_an_article_that_never_loads_is_given_up_after_its_attempts(site, tmp_path):
+    fixture, port = site
+    data = make_config(port, str(tmp_path / "f.db")).model_dump(exclude={"source_file"})
+    data["defaults"]["article_attempts"] = 2
+    config = Config.model_validate(data)
+    broken = article_links("a", 1)[0][0]
+    fixture.broken_articles.add(broken)
+    for _ in range(2):
+        report, entries, _ = await refresh(config, port, "a")
+        assert report.ok and report.articles_failed == 1 and not report.list_not_modified
+    fixture.hits.clear()
+    report, entries, _ = await refresh(config, port, "a")
+    assert report.ok and report.new_links == 0 and broken not in fixture.hits
+    report, _, _ = await refresh(config, port, "a")
+    assert report.list_not_modified, "given up: the list page is answered 304 again"
+    assert [e.title for e in entries if e.url.endswith(broken)] == [article_links("a", 1)[0][1]]

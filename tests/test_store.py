@@ -522,3 +522,15 @@ async def test_killed_writer_leaves_a_complete_state(durable_url: str) -> None:
             await store.close()
     # The test means something only if kills landed inside writes.
     assert killed_mid_write >= 1
+
+
+async def test_partial_entry_counts_failed_fetches_until_refresh_gives_up(store: Store) -> None:
+    link_only = article(1, partial=True, content_html="", summary="")
+    for attempt in range(1, 4):
+        await put(store, "cixi", [link_only])
+        known = await store.known_urls(SITE, [link_only.url], give_up_after=3)
+        assert (link_only.url in known) == (attempt >= 3), attempt
+    assert link_only.url not in await store.known_urls(SITE, [link_only.url])  # no limit: keep trying
+    await put(store, "cixi", [article(1)])  # the article finally loads
+    assert link_only.url in await store.known_urls(SITE, [link_only.url])
+    assert not (await store.entry(SITE, link_only.url)).partial

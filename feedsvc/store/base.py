@@ -46,8 +46,11 @@ class Store(Protocol):
 
     async def entry(self, site: str, url: str) -> Entry | None: ...
 
-    async def known_urls(self, site: str, urls: Iterable[str]) -> set[str]:
-        """Which of these URLs are stored as complete (non-partial) entries of the site."""
+    async def known_urls(
+        self, site: str, urls: Iterable[str], *, give_up_after: int | None = None,
+    ) -> set[str]:
+        """Which of these URLs are stored as complete (non-partial) entries of the site, or as partial
+        ones whose article failed to fetch in `give_up_after` refreshes (so refresh stops trying)."""
 
     async def section_state(self, site: str, section: str) -> SectionState: ...
 

@@ -37,6 +37,7 @@ from feedsvc.store.sqlite_rows import (
 from feedsvc.store.sqlite_schema import MIGRATIONS, Migration
 from feedsvc.store.sqlite_writes import (
     bump_revisions,
+    count_failed_fetches,
     delete_orphans,
     ensure_section,
     insert_entry,
@@ -221,18 +222,24 @@ class SQLiteStore:
             stored = await stored_entries(db, site, [entry.url for entry, _, _ in batch])
             listed: list[int] = []
             changed: set[int] = set()
+            failed: list[int] = []  # partial entries whose article failed (again) in this refresh
             for entry, digest, values in batch:
                 row = stored.get(entry.url)
                 if row is None:
                     listed.append(await insert_entry(db, site, entry, digest, values, now_s))
+                    if entry.partial:
+                        failed.append(listed[-1])
                     continue
                 entry_id, old_digest, old_partial = row
                 listed.append(entry_id)
+                if entry.partial and old_partial:
+                    failed.append(entry_id)
                 # A partial entry (list link only) never overwrites a complete article.
                 if digest == old_digest or (entry.partial and not old_partial):
                     continue
                 await update_entry(db, entry_id, digest, values, now_s)
                 changed.add(entry_id)
+            await count_failed_fetches(db, failed)
             if also_list:
                 known = await stored_entries(db, site, [url for url in also_list if url not in stored])
                 listed.extend(entry_id for entry_id, _, _ in known.values())
@@ -308,16 +315,19 @@ class SQLiteStore:
         )
 
     @_translated
-    async def known_urls(self, site: str, urls: Iterable[str]) -> set[str]:
+    async def known_urls(
+        self, site: str, urls: Iterable[str], *, give_up_after: int | None = None,
+    ) -> set[str]:
         wanted = sorted(set(urls))
         known: set[str] = set()
+        give_up = give_up_after if give_up_after is not None else 2**31
         # Chunks are separate statements; each URL's answer is still a committed one.
         async with self._reading() as db:
             for chunk in chunks(wanted):
                 rows = await db.execute_fetchall(
-                    "SELECT url FROM entries "
-                    f"WHERE site = ? AND partial = 0 AND url IN ({placeholders(len(chunk))})",
-                    (site, *chunk),
+                    "SELECT url FROM entries WHERE site = ? AND (partial = 0 OR failed_fetches >= ?) "
+                    f"AND url IN ({placeholders(len(chunk))})",
+                    (site, give_up, *chunk),
                 )
                 known.update(row[0] for row in rows)
         return known

@@ -59,4 +59,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             last_modified TEXT
         )""",
     ),
+    # 2: how many refreshes in a row failed to fetch a partial entry's article, so refresh can stop
+    # retrying an article that never loads instead of reading the whole list page for it forever.
+    ("ALTER TABLE entries ADD COLUMN failed_fetches INTEGER NOT NULL DEFAULT 0",),
 )

@@ -152,3 +152,12 @@ async def write_validators(db: aiosqlite.Connection, url: str, found: Validators
         "DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified",
         (url, found.etag, found.last_modified),
     )
+
+
+async def count_failed_fetches(db: aiosqlite.Connection, entry_ids: list[int]) -> None:
+    """One more failed article fetch for each of these partial entries."""
+    for chunk in chunks(entry_ids):
+        await db.execute(
+            f"UPDATE entries SET failed_fetches = failed_fetches + 1 WHERE id IN ({placeholders(len(chunk))})",
+            chunk,
+        )
