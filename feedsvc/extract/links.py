@@ -1,53 +1,39 @@
-"""List page → article links (in page order), the next page's URL, and navigation links by label.
-
-Pure functions over an HTML string (lxml). Configured rules win: `rules.links` (CSS) and/or
-`rules.link_pattern` (regex on the absolute URL). Without them a heuristic finds the page's main
-list: same-site anchors with headline-like text, grouped by the list they sit in, scored by how
-article-like their URLs are; navigation, header, footer and sidebars ("24小时最新新闻", 排行, 热点)
-are left out.
-
-Speed (bench/extract.py): each call keeps a `_Page` of answers it will ask for again (canonical
-URL per href, chrome verdict per element, sidebar heading per container); nothing outlives the call.
-"""
+"""List page → article links in page order, the next page's URL, and navigation links by label.
+Configured rules (`links` CSS, `link_pattern` regex) win; else a heuristic picks the main list."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import lxml.html
-from cssselect import SelectorError
 from lxml import etree
-from lxml.cssselect import LxmlHTMLTranslator
 
 from feedsvc.config import Rules
 from feedsvc.extract.dates import parse_date
+from feedsvc.extract.list_page import (
+    WHITESPACE,
+    ListPage,
+    base_url,
+    element_text,
+    in_nav_area,
+    parse_html,
+    raw_text,
+    select,
+    string_value,
+)
 from feedsvc.extract.urls import canonical_url, host_of, same_site, url_date
 from feedsvc.model import ListedLink
 
-_WS_RE = re.compile(r"\s+")
 # Anchors whose text is one of these are chrome, not headlines.
 _NAV_WORDS = frozenset({
     "首页", "更多", "更多>>", "more", "更多新闻", "下一页", "上一页", "尾页", "末页", "返回", "返回首页",
     "网站首页", "详细", "详情", "全文", "阅读全文", "查看全文", "打印该文", "关闭窗口", "登录", "注册",
     "关于我们", "联系我们", "法律声明", "网站地图", "不良信息举报", "设为首页", "加入收藏",
 })
-# Structural tags that never hold the main list.
-_CHROME_TAGS = frozenset({"nav", "header", "footer", "aside"})
-# Class/id words of areas that never hold the main list, and of areas that rarely do.
-_CHROME_TOKEN_RE = re.compile(
-    r"(?:^|[-_\s])(nav|navs|navbar|menu|header|footer|foot|copyright|crumbs?|breadcrumbs?|daohang|"
-    r"friend|links|flink|yqlj|banner|topnav|topbar|bottom|weizhi|position)(?:[-_\s\d]|$)", re.I)
-_SIDE_TOKEN_RE = re.compile(
-    r"(?:^|[-_\s])(side|sidebar|right|rank|ranking|paihang|hot|hots|remen|tuijian|recommend|"
-    r"share|ads?|related|xiangguan|24h|box24)(?:[-_\s\d]|$)", re.I)
-_SIDEBAR_HEADING_RE = re.compile(r"24小时|排行|热点|热门|推荐|相关|猜你喜欢|友情链接|点击榜|热读|精彩图片")
-_NAV_AREA_RE = re.compile(r"nav|menu|daohang|header|topbar|channel", re.I)
 _ARTICLE_LEAF_RE = re.compile(r"\.(s?html?|php|aspx?|jsp)$", re.I)
 _LIST_LEAF_RE = re.compile(r"^(index|default|list)(_\d+)?\.(s?html?|php|aspx?|jsp)$|^$", re.I)
 _NEXT_TEXTS = frozenset({"下一页", "下页", "下一頁", "后页", "›", ">", "»", ">>", "next", "下一页>", "下一页>>"})
@@ -56,9 +42,6 @@ _NEXT_STRIP = "[]【】()（）<> \u3000\xa0"
 
 _DIGITS_RE = re.compile(r"\d+")
 _LONG_NUMBER_RE = re.compile(r"\d{5,}")
-_NETLOC_RE = re.compile(r"https?://([^/?#]*)")
-# What lxml.html's text_content() runs, without its per-element class lookup.
-_STRING = etree.XPath("string()", smart_strings=False)
 
 
 @dataclass
@@ -68,142 +51,6 @@ class _Anchor:
     text: str
     score: float = 0.0
     item: etree._Element | None = None
-
-
-def _parse(html: str) -> etree._Element | None:
-    if not html or not html.strip():
-        return None
-    # Bytes + explicit encoding: lxml refuses `str` with an XML declaration, and a stale
-    # <meta charset=gb2312> must not re-decode text that is already decoded. Plain etree elements:
-    # lxml.html's per-element class lookup cost more than all the rest of the anchor loop.
-    data = html.encode("utf-8", "surrogatepass")
-    try:
-        return lxml.html.fromstring(data, parser=etree.HTMLParser(encoding="utf-8"))
-    except AttributeError:  # merging several <body>s ("</body><body>"), lxml.html needs its own elements
-        return _parse_html(data)
-    except (etree.ParserError, ValueError):
-        return None
-
-
-def _parse_html(data: bytes) -> etree._Element | None:
-    try:
-        return lxml.html.fromstring(data, parser=lxml.html.HTMLParser(encoding="utf-8"))
-    except (etree.ParserError, ValueError):
-        return None
-
-
-def _raw_text(el: etree._Element) -> str:
-    # Most anchors hold one text node: reading it beats an XPath string() evaluation.
-    return (el.text or "") if len(el) == 0 else _STRING(el)
-
-
-def _text(el: etree._Element) -> str:
-    return _WS_RE.sub(" ", _raw_text(el)).strip()
-
-
-def _base_url(doc: etree._Element, page_url: str) -> str:
-    base = doc.find(".//base[@href]")
-    if base is not None:
-        return canonical_url(base.get("href", ""), page_url)
-    return page_url
-
-
-def _class_tokens(el: etree._Element) -> str:
-    return f"{el.get('class') or ''} {el.get('id') or ''}".strip()
-
-
-def _own_area(el: etree._Element) -> float:
-    """0 for nav/header/footer/menu elements, 0.3 for sidebar-looking ones, else 1.0."""
-    if el.tag in _CHROME_TAGS:
-        return 0.0
-    tokens = _class_tokens(el)
-    if tokens and _CHROME_TOKEN_RE.search(tokens):
-        return 0.0
-    if tokens and _SIDE_TOKEN_RE.search(tokens):
-        return 0.3
-    return 1.0
-
-
-class _Page:
-    """A parsed page and what one call works out about it, each answer once (memos die with the call)."""
-
-    def __init__(self, doc: etree._Element, page_url: str) -> None:
-        self.doc = doc
-        self.base = _base_url(doc, page_url)
-        self._urls: dict[str, str | None] = {}
-        self._areas: dict[etree._Element, float] = {}
-        self._sidebar: dict[etree._Element, bool] = {}
-        self._sites: dict[str, bool] = {}
-
-    def hrefs(self) -> Iterator[tuple[etree._Element, str]]:
-        """(anchor, stripped href) in document order, skipping empty and in-page (#...) hrefs."""
-        for a in self.doc.iter("a", "area"):
-            href = (a.get("href") or "").strip()
-            if href and not href.startswith("#"):
-                yield a, href
-
-    def url(self, href: str) -> str | None:
-        """canonical_url(href, base) when it is http(s), else None."""
-        if href in self._urls:
-            return self._urls[href]
-        url: str | None = canonical_url(href, self.base)
-        if not url.startswith(("http://", "https://")):
-            url = None
-        self._urls[href] = url
-        return url
-
-    def chrome(self, el: etree._Element) -> float:
-        """1.0 for ordinary content, 0.3 inside sidebar-looking areas, 0 inside nav/header/footer/menus."""
-        parent = el.getparent()
-        if parent is None:
-            return 1.0
-        # Walk up to the nearest element already judged, then judge the ones below it on the way down.
-        areas, chain, node = self._areas, [], parent
-        while node is not None and node not in areas:
-            chain.append(node)
-            node = node.getparent()
-        factor = 1.0 if node is None else areas[node]
-        for node in reversed(chain):
-            factor = min(factor, _own_area(node))
-            areas[node] = factor
-        return areas[parent]
-
-    def sidebar_heading(self, container: etree._Element) -> bool:
-        known = self._sidebar.get(container)
-        if known is None:
-            known = self._sidebar[container] = _heading_says_sidebar(container)
-        return known
-
-    def on_site(self, url: str, page_host: str) -> bool:
-        """same_site(host_of(url), page_host), once per host: a canonical URL's host is its netloc's."""
-        m = _NETLOC_RE.match(url)
-        key = m.group(1) if m else url
-        known = self._sites.get(key)
-        if known is None:
-            known = self._sites[key] = same_site(host_of(url), page_host)
-        return known
-
-
-def _heading_says_sidebar(container: etree._Element) -> bool:
-    """A list headed "24小时最新新闻", "热点排行"... is a sidebar even without telling class names."""
-    el: etree._Element | None = container
-    for _ in range(3):
-        if el is None:
-            return False
-        prev = el.getprevious()
-        while prev is not None and not isinstance(prev.tag, str):
-            prev = prev.getprevious()
-        if prev is not None:
-            label = _text(prev)
-            if len(label) <= 30 and _SIDEBAR_HEADING_RE.search(label):
-                return True
-        first = next((c for c in el if isinstance(c.tag, str)), None)
-        if first is not None and first is not container and len(first) <= 3:
-            label = _text(first)
-            if len(label) <= 30 and first.find(".//a") is None and _SIDEBAR_HEADING_RE.search(label):
-                return True
-        el = el.getparent()
-    return False
 
 
 def _url_score(url: str) -> float:
@@ -242,7 +89,7 @@ def _assign_items(anchors: list[_Anchor]) -> None:
             if counts.get(anc, 0) > 1 or anc.tag in ("body", "html"):
                 break
             # A lone link must not claim a whole column: a date printed far away is not "beside" it.
-            if len(_STRING(anc)) > len(a.text) + 200:
+            if len(string_value(anc)) > len(a.text) + 200:
                 break
             item = anc
         a.item = item
@@ -262,7 +109,7 @@ def _date_beside(a: _Anchor, tz: str, now: datetime) -> datetime | None:
     """A date printed in the link's list item, outside the anchor (whose headline may hold numbers)."""
     if a.item is None or a.item is a.el:
         return None
-    text = _WS_RE.sub(" ", " ".join(_text_outside(a.item, a.el))).strip()
+    text = WHITESPACE.sub(" ", " ".join(_text_outside(a.item, a.el))).strip()
     if not any(c.isdigit() for c in text):
         return None
     found = parse_date(text, timezone=tz, now=now)
@@ -273,7 +120,7 @@ def _date_beside(a: _Anchor, tz: str, now: datetime) -> datetime | None:
     return found
 
 
-def _collect(page: _Page, page_url: str, *, text_test: Callable[[str], bool] | None = None,
+def _collect(page: ListPage, page_url: str, *, text_test: Callable[[str], bool] | None = None,
              url_test: Callable[[str], object] | None = None) -> list[_Anchor]:
     """Anchors to other http(s) URLs than the page's own, in page order, passing the given tests.
 
@@ -296,7 +143,7 @@ def _collect(page: _Page, page_url: str, *, text_test: Callable[[str], bool] | N
 
 
 def _anchor_text(el: etree._Element) -> str:
-    return _text(el) or _WS_RE.sub(" ", el.get("title") or "").strip()
+    return element_text(el) or WHITESPACE.sub(" ", el.get("title") or "").strip()
 
 
 def _dedup(anchors: list[_Anchor]) -> list[_Anchor]:
@@ -309,24 +156,9 @@ def _dedup(anchors: list[_Anchor]) -> list[_Anchor]:
     return out
 
 
-@lru_cache(maxsize=128)
-def _css_xpath(selector: str) -> str | None:
-    # Translating CSS to XPath costs more than running it; the few configured selectors repeat.
-    try:
-        return LxmlHTMLTranslator().css_to_xpath(selector)
-    except SelectorError:
-        return None
-
-
-def _css(doc: etree._Element, selector: str) -> list[etree._Element]:
-    path = _css_xpath(selector)
-    # As in article extraction: a bad selector matches nothing, heuristics carry on.
-    return [] if path is None else list(doc.xpath(path))
-
-
-def _by_css(page: _Page, selector: str) -> list[_Anchor]:
+def _by_css(page: ListPage, selector: str) -> list[_Anchor]:
     picked: list[etree._Element] = []
-    for el in _css(page.doc, selector):
+    for el in select(page.doc, selector):
         if el.tag in ("a", "area"):
             picked.append(el)
         else:
@@ -335,11 +167,11 @@ def _by_css(page: _Page, selector: str) -> list[_Anchor]:
     out = []
     for el, href in page.hrefs():  # document order, whatever order the selector groups gave
         if el in wanted and (url := page.url(href)) is not None:
-            out.append(_Anchor(el, url, _text(el) or (el.get("title") or "").strip()))
+            out.append(_Anchor(el, url, element_text(el) or (el.get("title") or "").strip()))
     return out
 
 
-def _main_list(page: _Page, anchors: list[_Anchor], page_host: str, *, vouched: bool = False) -> list[_Anchor]:
+def _main_list(page: ListPage, anchors: list[_Anchor], page_host: str, *, vouched: bool = False) -> list[_Anchor]:
     """The heuristic: the best-scoring list of article-like, same-site, headline-like anchors.
 
     `vouched` anchors matched the configured pattern: host, text and URL shape are not questioned,
@@ -402,14 +234,14 @@ def find_links(html: str, page_url: str, rules: Rules | None = None, *,
     configured rules may return other hosts, which the fetcher skips and counts).
     `published` is a date printed in the same list item, outside the anchor.
     """
-    doc = _parse(html)
+    doc = parse_html(html)
     if doc is None:
         return []
     rules = rules or Rules()
     now = now or datetime.now(ZoneInfo(timezone))
     pattern = re.compile(rules.link_pattern) if rules.link_pattern else None
     page_host = host_of(page_url)
-    page = _Page(doc, page_url)
+    page = ListPage(doc, page_url)
 
     picked: list[_Anchor] = []
     if rules.links:
@@ -424,29 +256,20 @@ def find_links(html: str, page_url: str, rules: Rules | None = None, *,
     return [ListedLink(url=a.url, text=a.text, published=_date_beside(a, timezone, now)) for a in picked]
 
 
-def _pattern_matches(page: _Page, matching: list[_Anchor], page_host: str) -> list[_Anchor]:
+def _pattern_matches(page: ListPage, matching: list[_Anchor], page_host: str) -> list[_Anchor]:
     """Every match outside navigation, footer and sidebars; failing that, the best list of matches."""
     kept = [a for a in matching if page.chrome(a.el) > 0.0]
-    clean = [a for a in kept if page.chrome(a.el) >= 1.0 and not _in_sidebar_list(page, a)]
+    clean = [a for a in kept if page.chrome(a.el) >= 1.0 and not page.in_sidebar_list(a.el)]
     # The pattern is the operator's word, so a page whose matches all sit in chrome still yields them.
     return clean or _main_list(page, kept, page_host, vouched=True) or kept or matching
 
 
-def _in_sidebar_list(page: _Page, a: _Anchor) -> bool:
-    for depth, anc in enumerate(a.el.iterancestors()):
-        if depth > 4:
-            return False
-        if anc.tag in ("ul", "ol", "dl", "table", "div") and page.sidebar_heading(anc):
-            return True
-    return False
-
-
 def next_page_url(html: str, page_url: str, rules: Rules | None = None) -> str | None:
     """URL of the list's next page: `rules.next_page` (CSS), else rel=next, else a 下一页/›/> link."""
-    doc = _parse(html)
+    doc = parse_html(html)
     if doc is None:
         return None
-    base = _base_url(doc, page_url)
+    base = base_url(doc, page_url)
     page = canonical_url(page_url)
 
     def usable(href: str | None) -> str | None:
@@ -456,7 +279,7 @@ def next_page_url(html: str, page_url: str, rules: Rules | None = None) -> str |
         return url if url.startswith(("http://", "https://")) and url != page else None
 
     if rules is not None and rules.next_page:
-        for el in _css(doc, rules.next_page):
+        for el in select(doc, rules.next_page):
             target = el if el.tag == "a" else el.find(".//a[@href]")
             if target is not None and (url := usable(target.get("href"))):
                 return url
@@ -464,7 +287,7 @@ def next_page_url(html: str, page_url: str, rules: Rules | None = None) -> str |
         if "next" in (el.get("rel") or "").lower().split() and (url := usable(el.get("href"))):
             return url
     for el in doc.iter("a"):
-        squashed = _WS_RE.sub("", _raw_text(el))
+        squashed = WHITESPACE.sub("", raw_text(el))
         if (squashed.strip(_NEXT_STRIP).lower() in _NEXT_TEXTS or squashed in _NEXT_TEXTS) and (
                 url := usable(el.get("href"))):
             return url
@@ -473,24 +296,20 @@ def next_page_url(html: str, page_url: str, rules: Rules | None = None) -> str |
 
 def find_nav_link(html: str, page_url: str, label: str) -> str | None:
     """URL of the anchor whose text (whitespace removed) equals `label`; navigation areas first."""
-    doc = _parse(html)
+    doc = parse_html(html)
     if doc is None:
         return None
-    want = _WS_RE.sub("", label)
-    page = _Page(doc, page_url)
+    want = WHITESPACE.sub("", label)
+    page = ListPage(doc, page_url)
     matches = []
     for el, href in page.hrefs():
-        text = _WS_RE.sub("", _raw_text(el))
-        if (text == want or (not text and _WS_RE.sub("", el.get("title") or "") == want)) and (
+        text = WHITESPACE.sub("", raw_text(el))
+        if (text == want or (not text and WHITESPACE.sub("", el.get("title") or "") == want)) and (
                 url := page.url(href)):
             matches.append((el, url))
     if not matches:
         return None
 
-    def in_nav(el: etree._Element) -> bool:
-        return any(anc.tag in ("nav", "header") or _NAV_AREA_RE.search(_class_tokens(anc))
-                   for anc in el.iterancestors() if isinstance(anc.tag, str))
-
     page_host = host_of(page_url)
-    ranked = sorted(matches, key=lambda m: (not in_nav(m[0]), not same_site(host_of(m[1]), page_host)))
+    ranked = sorted(matches, key=lambda m: (not in_nav_area(m[0]), not same_site(host_of(m[1]), page_host)))
     return ranked[0][1]
