@@ -20,7 +20,8 @@ from pathlib import Path
 from aiohttp import abc as aiohttp_abc
 from aiohttp import web
 
-from feedsvc.config import Config, SectionRef, load_config
+from feedsvc.config import Config, FetchConfig, SectionRef, load_config
+from feedsvc.discover import discover_yaml
 from feedsvc.errors import ConfigError, NotFound
 from feedsvc.fetch import Fetcher, StaticResolver
 from feedsvc.model import RefreshReport
@@ -229,3 +230,21 @@ def preview(config: Config, target: str, *, seeds: str | None = None) -> int:
             return await run_preview(config, target, resolver=resolver)
 
     return asyncio.run(main())
+
+
+def discover(url: str, *, seeds: str | None = None, name: str | None = None) -> int:
+    """`feedsvc discover`: print a config block for the site at `url`; `seeds` answers from the replica."""
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr)
+
+    async def main() -> str:
+        if seeds is None:
+            return await discover_yaml(url, FetchConfig(), name=name, progress=progress)
+        async with serve_replica(replica_dir(seeds)) as (resolver, _):
+            # Our own loopback server, as in demo: no need for the real site's gap between requests.
+            fetch = FetchConfig(min_delay=timedelta(seconds=0.01), backoff=timedelta(seconds=0.1))
+            return await discover_yaml(url, fetch, resolver=resolver, name=name, progress=progress)
+
+    print(asyncio.run(main()), end="")
+    return 0

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from feedsvc import __version__
-from feedsvc.config import config_json_schema, config_path, load_config
+from feedsvc.config import SLUG_RE, config_json_schema, config_path, load_config
 from feedsvc.errors import ConfigError, FeedsvcError, one_line
 
 EXIT_ERROR = 1
@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("target", metavar="TARGET", help="SITE/SECTION or an article URL")
     sub.add_argument("--seeds", metavar="DIR",
                      help="answer for the site's hosts from this replica (e.g. seeds) instead of the network")
+
+    sub = command("discover", cmd_discover, "read a site's home page and print its config block (sections from its menus)")
+    sub.add_argument("url", metavar="URL", help="the site's home page, e.g. http://www.cxnews.cn/")
+    sub.add_argument("--seeds", metavar="DIR",
+                     help="answer for www.cxnews.cn from this replica (e.g. seeds) instead of the network")
+    sub.add_argument("--name", type=slug, metavar="SLUG", help="the site's name in the config (default: from the host)")
     return parser
 
 
@@ -98,6 +104,12 @@ def port_number(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
     return port
+
+
+def slug(text: str) -> str:
+    if not SLUG_RE.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a URL-safe name (a-z, 0-9, - and _)")
+    return text
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -144,6 +156,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_preview(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     return app_function("preview")(config, args.target, seeds=args.seeds)
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    return app_function("discover")(args.url, seeds=args.seeds, name=args.name)
 
 
 def app_function(name: str) -> Callable[..., Any]:
