@@ -182,6 +182,19 @@ def box_hot(articles: list[dict]) -> str:
     return f'<div class="hot">\n<div class="tit">热点排行</div>\n<ul>\n{items}\n</ul>\n</div>'
 
 
+
+def page_end(hot: list[dict]) -> str:
+    """The right column (24小时 and 热点 boxes), the footer and the closing tags of list pages."""
+    return f"""<div class="right">
+{box_24h()}
+{box_hot(hot)}
+</div>
+</div>
+{FOOTER}
+</body>
+</html>
+"""
+
 def paragraphs(article: dict, indent: str, lazy_ok: bool = True) -> str:
     out = []
     for p in article["paragraphs"]:
@@ -321,15 +334,7 @@ def list_page(slug: str, articles: list[dict], hot: list[dict], charset: str) ->
 <div class="list_tit">{t(label)}</div>
 {list_items(slug, chunk, fmt, style, n)}{pager(slug, n, len(chunks))}
 </div>
-<div class="right">
-{box_24h()}
-{box_hot(hot)}
-</div>
-</div>
-{FOOTER}
-</body>
-</html>
-""")
+{page_end(hot)}""")
     return pages
 
 
@@ -362,15 +367,7 @@ def home_page(articles: list[dict], hot: list[dict]) -> str:
 </div>
 {chr(10).join(blocks)}
 </div>
-<div class="right">
-{box_24h()}
-{box_hot(hot)}
-</div>
-</div>
-{FOOTER}
-</body>
-</html>
-"""
+{page_end(hot)}"""
 
 
 def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
