@@ -20,13 +20,14 @@ from pathlib import Path
 from aiohttp import abc as aiohttp_abc
 from aiohttp import web
 
+from feedsvc.clock import Clock, utcnow
 from feedsvc.config import Config, FetchConfig, SectionRef, load_config
 from feedsvc.discover import discover_yaml
 from feedsvc.errors import ConfigError, NotFound
 from feedsvc.fetch import Fetcher, StaticResolver
 from feedsvc.model import RefreshReport
 from feedsvc.preview import preview as run_preview
-from feedsvc.refresh import Clock, SectionRefresher, utcnow
+from feedsvc.refresh import SectionRefresher
 from feedsvc.replica import replica_app
 from feedsvc.scheduler import RefreshScheduler
 from feedsvc.store import open_store

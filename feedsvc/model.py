@@ -83,6 +83,19 @@ class FetchResult:
     elapsed_ms: float = 0.0
 
 
+@dataclass
+class Tally:
+    """What work cost upstream, added up: HTTP requests sent (robots, retries, redirects) and body bytes read."""
+
+    requests: int = 0
+    bytes_read: int = 0
+
+    def add(self, result: FetchResult) -> FetchResult:
+        self.requests += result.requests
+        self.bytes_read += result.bytes_read
+        return result
+
+
 @dataclass(frozen=True)
 class ListedLink:
     """An article link found on a section's list page, in page order."""

@@ -10,13 +10,14 @@ from urllib.parse import urlsplit
 
 from aiohttp import abc as aiohttp_abc
 
+from feedsvc.clock import utcnow
 from feedsvc.config import Config, Rules, SectionRef
 from feedsvc.errors import FeedsvcError, NotFound, one_line
 from feedsvc.extract.article import extract_article
 from feedsvc.extract.links import find_links, find_nav_link, next_page_url
 from feedsvc.fetch import Fetcher
 from feedsvc.model import Entry
-from feedsvc.refresh import site_hosts, utcnow
+from feedsvc.refresh import site_hosts
 
 Out = Callable[[str], None]
 

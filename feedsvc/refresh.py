@@ -8,27 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from feedsvc.clock import Clock, utcnow
 from feedsvc.config import SectionRef, Site
 from feedsvc.errors import ExtractError, FeedsvcError, FetchError, HTTPStatusError, one_line
 from feedsvc.extract.article import extract_article
 from feedsvc.extract.links import find_links, find_nav_link, next_page_url
 from feedsvc.fetch import Fetcher
-from feedsvc.model import Entry, FetchResult, ListedLink, RefreshReport, Validators
+from feedsvc.model import Entry, FetchResult, ListedLink, RefreshReport, Tally, Validators
 from feedsvc.store import Store
 
 log = logging.getLogger("feedsvc.refresh")
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
 
 def site_hosts(site: Site, section_urls: Iterable[str] = ()) -> frozenset[str]:
     """Hosts that belong to a site: its home, its section URLs and its allowed_hosts."""
@@ -42,17 +36,6 @@ def site_hosts(site: Site, section_urls: Iterable[str] = ()) -> frozenset[str]:
     return frozenset(h.lower() for h in hosts)
 
 
-@dataclass
-class _Tally:
-    requests: int = 0
-    bytes_read: int = 0
-
-    def add(self, result: FetchResult) -> FetchResult:
-        self.requests += result.requests
-        self.bytes_read += result.bytes_read
-        return result
-
-
 class SectionRefresher:
     """Refreshes sections with one shared fetcher and store; `clock` is injectable for tests."""
 
@@ -63,7 +46,7 @@ class SectionRefresher:
 
     async def refresh(self, ref: SectionRef) -> RefreshReport:
         started = self.clock()
-        tally = _Tally()
+        tally = Tally()
         counts: dict[str, int] = {}
         try:
             report = await self._refresh(ref, started, tally, counts)
@@ -83,7 +66,7 @@ class SectionRefresher:
                 log.error("%s: could not record failure: %s", ref.key, store_exc)
         return report
 
-    async def _section_url(self, ref: SectionRef, tally: _Tally, *, force: bool = False) -> str:
+    async def _section_url(self, ref: SectionRef, tally: Tally, *, force: bool = False) -> str:
         """The list page URL; a nav label is resolved on the home page and remembered in the store."""
         if ref.url:
             return ref.url
@@ -101,7 +84,7 @@ class SectionRefresher:
         return url
 
     async def _list_links(
-        self, ref: SectionRef, url: str, tally: _Tally, counts: dict[str, int]
+        self, ref: SectionRef, url: str, tally: Tally, counts: dict[str, int]
     ) -> tuple[list[ListedLink], FetchResult]:
         """The site's article links on the list page (and its next pages), with the first page's
         result; no links when that page is not modified (304). ExtractError when it lists none."""
@@ -144,7 +127,7 @@ class SectionRefresher:
         return on_site, first
 
     async def _article(
-        self, ref: SectionRef, link: ListedLink, hosts: frozenset[str], tally: _Tally
+        self, ref: SectionRef, link: ListedLink, hosts: frozenset[str], tally: Tally
     ) -> Entry:
         """The parsed article, or a partial entry from the list link if it cannot be had now."""
         try:
@@ -168,7 +151,7 @@ class SectionRefresher:
             return Entry(url=link.url, title=link.text or link.url, published=link.published, partial=True)
 
     async def _refresh(
-        self, ref: SectionRef, started: datetime, tally: _Tally, counts: dict[str, int]
+        self, ref: SectionRef, started: datetime, tally: Tally, counts: dict[str, int]
     ) -> RefreshReport:
         url = await self._section_url(ref, tally)
         try:

@@ -9,12 +9,13 @@ read on every request, so a test may copy the tree and change a page between two
 from __future__ import annotations
 
 import hashlib
-from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 from aiohttp import web
+
+from feedsvc.httpdate import etag_matches, format_http_date, parse_http_date
 
 _TYPES = {
     ".shtml": "text/html", ".html": "text/html", ".htm": "text/html", ".txt": "text/plain",
@@ -28,14 +29,6 @@ def load_manifest(seeds_dir: Path) -> dict[str, Any]:
     path = seeds_dir / "manifest.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
     return data or {}
-
-
-def _etag_matches(header: str, etag: str) -> bool:
-    # Weak comparison (RFC 9110 13.1.2): W/"x" matches "x".
-    if header.strip() == "*":
-        return True
-    bare = etag.removeprefix("W/")
-    return any(tag.strip().removeprefix("W/") == bare for tag in header.split(","))
 
 
 def replica_app(seeds_dir: Path) -> web.Application:
@@ -63,18 +56,16 @@ def replica_app(seeds_dir: Path) -> web.Application:
         ctype = override.get("content_type") or _TYPES.get(target.suffix.lower(), "application/octet-stream")
         if ctype.startswith(_TEXTUAL):
             ctype = f"{ctype}; charset={override.get('charset', default_charset)}"
-        headers = {"ETag": etag, "Last-Modified": formatdate(mtime, usegmt=True)}
+        headers = {"ETag": etag, "Last-Modified": format_http_date(mtime)}
 
         inm = request.headers.get("If-None-Match")
         ims = request.headers.get("If-Modified-Since")
         not_modified = False
         if inm is not None:
-            not_modified = _etag_matches(inm, etag)
+            not_modified = etag_matches(inm, etag)
         elif ims:
-            try:
-                not_modified = parsedate_to_datetime(ims).timestamp() >= mtime
-            except (TypeError, ValueError):
-                not_modified = False
+            since = parse_http_date(ims)
+            not_modified = since is not None and since.timestamp() >= mtime
         if not_modified:
             return web.Response(status=304, headers=headers)
         headers["Content-Type"] = ctype

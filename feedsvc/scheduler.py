@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
+from feedsvc.clock import Clock, utcnow
 from feedsvc.config import SectionRef
 from feedsvc.model import RefreshReport, SectionState
-from feedsvc.refresh import Clock, utcnow
 
 log = logging.getLogger("feedsvc.scheduler")
 

@@ -14,7 +14,8 @@ from email.utils import format_datetime
 import pytest
 from aiohttp import ClientResponse
 
-from feedsvc.web.conditional import accepts_gzip, etag_matches, parse_http_date
+from feedsvc.web.conditional import accepts_gzip, etag_matches
+from feedsvc.web.conditional import parse_http_date_seconds as parse_http_date
 from tests.web_fixtures import NOW, Web, site_fixture, store_fixture  # noqa: F401 (fixtures)
 
 FEED = "/cxnews/cixi.rss"

@@ -34,7 +34,7 @@ from feedsvc.errors import (
 from feedsvc.fetch.charset import decode_html
 from feedsvc.fetch.politeness import Clock, HostGate, Sleep, parse_retry_after
 from feedsvc.fetch.robots import ROBOTS_MAX_BYTES, RobotsCache, RobotsRules, rules_from_answer
-from feedsvc.model import FetchResult, Validators
+from feedsvc.model import FetchResult, Tally, Validators
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -42,14 +42,6 @@ _CHUNK = 64 * 1024
 # Without a Content-Type, this many leading bytes decide whether the body looks like markup.
 _SNIFF_BYTES = 512
 _ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
-
-
-@dataclass
-class _Tally:
-    """What one `get` cost upstream: requests sent (robots, retries, redirects) and body bytes read."""
-
-    requests: int = 0
-    bytes_read: int = 0
 
 
 @dataclass(frozen=True)
@@ -132,7 +124,7 @@ class Fetcher:
     ) -> FetchResult:
         """Fetch one HTML page of a site whose hosts are `allowed_hosts`; raises FetchError subclasses."""
         started = self._clock()
-        tally = _Tally()
+        tally = Tally()
         try:
             reply = await self._follow(url, _host_set(allowed_hosts), robots, validators, tally)
             if reply.status == 304:
@@ -159,7 +151,7 @@ class Fetcher:
         allowed: frozenset[str],
         robots: bool,
         validators: Validators | None,
-        tally: _Tally,
+        tally: Tally,
     ) -> _Reply:
         """Request `url`, following redirects by hand: each hop is host-checked, robots-checked and counted."""
         current = _parse_url(url)
@@ -195,7 +187,7 @@ class Fetcher:
             seen.add(target)
             current = target
 
-    async def _exchange(self, url: URL, headers: dict[str, str], tally: _Tally) -> _Reply:
+    async def _exchange(self, url: URL, headers: dict[str, str], tally: Tally) -> _Reply:
         """One logical request with retries: backoff for network errors and 5xx, `Retry-After` for 429/503."""
         cfg = self.config
         for attempt in range(cfg.retries + 1):
@@ -246,7 +238,7 @@ class Fetcher:
             return f"timed out waiting for data (read timeout {cfg.read_timeout.total_seconds():g}s)"
         return f"timed out (total timeout {cfg.total_timeout.total_seconds():g}s)"
 
-    async def _attempt(self, url: URL, headers: dict[str, str], tally: _Tally) -> _Reply:
+    async def _attempt(self, url: URL, headers: dict[str, str], tally: Tally) -> _Reply:
         session = await self._ensure_session()
         async with self._gate.slot(url.host or ""):
             tally.requests += 1
@@ -256,7 +248,7 @@ class Fetcher:
                     return _Reply(url, resp.status, resp.headers)
                 return await self._read_html(url, resp, tally)
 
-    async def _read_html(self, url: URL, resp: aiohttp.ClientResponse, tally: _Tally) -> _Reply:
+    async def _read_html(self, url: URL, resp: aiohttp.ClientResponse, tally: Tally) -> _Reply:
         cap = self.config.max_bytes
         declared_type = resp.headers.get("Content-Type")
         # aiohttp reports a missing Content-Type as application/octet-stream; keep "missing" apart.
@@ -282,12 +274,12 @@ class Fetcher:
             _require_markup(url, body)
         return _Reply(url, resp.status, resp.headers, body, content_type or "text/html", resp.charset)
 
-    async def _robots_allow(self, url: URL, tally: _Tally) -> bool:
+    async def _robots_allow(self, url: URL, tally: Tally) -> bool:
         origin = url.origin()
         rules = await self._robots.rules_for(str(origin), lambda: self._load_robots(origin, tally))
         return rules.allows(str(url), self.config.user_agent)
 
-    async def _load_robots(self, origin: URL, tally: _Tally) -> RobotsRules:
+    async def _load_robots(self, origin: URL, tally: Tally) -> RobotsRules:
         session = await self._ensure_session()
         status: int | None = None
         text = ""

@@ -7,8 +7,9 @@ import asyncio
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+
+from feedsvc.clock import utcnow
+from feedsvc.httpdate import parse_http_date
 
 Sleep = Callable[[float], Awaitable[object]]
 Clock = Callable[[], float]
@@ -57,18 +58,8 @@ def parse_retry_after(value: str | None, date_header: str | None = None) -> floa
         pass
     else:
         return max(0.0, seconds) if math.isfinite(seconds) else None
-    when = _http_date(value)
+    when = parse_http_date(value)
     if when is None:
         return None
-    now = _http_date(date_header) or datetime.now(UTC)
+    now = parse_http_date(date_header) or utcnow()
     return max(0.0, (when - now).total_seconds())
-
-
-def _http_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -25,10 +25,11 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from feedsvc import __version__
 from feedsvc.config import Config, SectionRef
 from feedsvc.errors import FeedsvcError
+from feedsvc.httpdate import format_http_date as http_date
 from feedsvc.model import Entry, Feed
 from feedsvc.render import FORMATS, render
 from feedsvc.store import Store
-from feedsvc.web.conditional import feed_timestamp, http_date
+from feedsvc.web.conditional import feed_timestamp
 from feedsvc.web.query import DEFAULT, FeedQuery
 
 log = logging.getLogger("feedsvc.web")

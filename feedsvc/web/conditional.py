@@ -8,22 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from email.utils import formatdate, parsedate_to_datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import hdrs
+
+from feedsvc.httpdate import etag_matches, parse_http_date
 
 if TYPE_CHECKING:
     from feedsvc.web.cache import CachedFeed, Representation
 
 # Feeds with no dated entry still need a stable Last-Modified; the epoch never moves.
 EMPTY_FEED_TIME = 0
-
-
-def http_date(timestamp: int) -> str:
-    """IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`."""
-    return formatdate(timestamp, usegmt=True)
 
 
 def feed_timestamp(updated: datetime | None) -> int:
@@ -74,34 +70,10 @@ def _qvalue(params: str) -> float | None:
     return q
 
 
-def etag_matches(if_none_match: str, etag: str) -> bool:
-    """Weak comparison (RFC 9110 §8.8.3.2) of an If-None-Match list against our (strong) ETag."""
-    if if_none_match == etag:
-        return True
-    for member in if_none_match.split(","):
-        tag = member.strip()
-        if tag == "*":
-            return True
-        if tag.startswith("W/"):
-            tag = tag[2:]
-        if tag == etag:
-            return True
-    return False
-
-
-@lru_cache(maxsize=256)
-def parse_http_date(value: str) -> int | None:
-    """An HTTP-date (IMF-fixdate, RFC 850 or asctime) as Unix seconds; None when unparseable."""
-    try:
-        parsed = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if parsed.tzinfo is None:  # asctime has no zone; HTTP dates are always GMT
-        parsed = parsed.replace(tzinfo=UTC)
-    try:
-        return int(parsed.timestamp())
-    except (OverflowError, OSError, ValueError):
-        return None
+def parse_http_date_seconds(value: str) -> int | None:
+    """An HTTP-date as Unix seconds; None when unparseable."""
+    parsed = parse_http_date(value)
+    return None if parsed is None else int(parsed.timestamp())
 
 
 def select(feed: CachedFeed, headers: Mapping[str, Any]) -> tuple[Representation, bool]:
@@ -117,7 +89,7 @@ def select(feed: CachedFeed, headers: Mapping[str, Any]) -> tuple[Representation
         return rep, etag_matches(inm, rep.etag)
     ims = headers.getall(hdrs.IF_MODIFIED_SINCE, None)  # type: ignore[attr-defined]
     if ims is not None and len(ims) == 1:
-        since = parse_http_date(ims[0])
+        since = parse_http_date_seconds(ims[0])
         if since is not None and feed.last_modified <= since:
             return rep, True
     return rep, False

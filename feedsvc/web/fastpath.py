@@ -27,8 +27,9 @@ from aiohttp.streams import EMPTY_PAYLOAD
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_server import Server
 
+from feedsvc.httpdate import format_http_date as http_date
 from feedsvc.web.cache import CachedFeed, Representation
-from feedsvc.web.conditional import http_date, select
+from feedsvc.web.conditional import select
 from feedsvc.web.handlers import FEED_CACHE
 
 _INTERNALS = (

@@ -8,11 +8,10 @@ Run it with `FeedAppRunner` (fastpath.py) to answer cached feeds below aiohttp's
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime
 
 from aiohttp import web
 
+from feedsvc.clock import Clock, utcnow
 from feedsvc.config import Config
 from feedsvc.errors import FeedsvcError
 from feedsvc.render import FORMATS
@@ -26,13 +25,6 @@ from feedsvc.web.query import DEFAULT, BadQuery, parse_query
 log = logging.getLogger("feedsvc.web")
 
 FEED_CACHE = web.AppKey("feedsvc.feed_cache", FeedCache)
-Clock = Callable[[], datetime]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def text_response(status: int, message: str) -> web.Response:
     """A one-line plain-text answer (errors, hints)."""
     return web.Response(status=status, text=message + "\n", content_type="text/plain", charset="utf-8",
@@ -44,7 +36,7 @@ def make_app(
 ) -> web.Application:
     """The web app over an (already or soon) open store; `app[FEED_CACHE]` is its render cache."""
     cache = FeedCache(config, store, poll_interval=poll_interval)
-    views = _Views(config, store, cache, clock or _utcnow)
+    views = _Views(config, store, cache, clock or utcnow)
     app = web.Application()
     app[FEED_CACHE] = cache
     app.router.add_get("/", views.index)
