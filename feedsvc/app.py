@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Sequence
@@ -31,7 +30,7 @@ from feedsvc.refresh import SectionRefresher
 from feedsvc.replica import replica_app
 from feedsvc.scheduler import RefreshScheduler
 from feedsvc.store import open_store
-from feedsvc.web import FEED_CACHE, FeedAppRunner, make_app, run_app
+from feedsvc.web import FEED_CACHE, make_app, run_app, serve_until_signal
 
 log = logging.getLogger("feedsvc")
 
@@ -201,18 +200,13 @@ def demo(config_path: str | None, seeds_dir: str, port: int | None = None) -> in
 
     async def main() -> None:
         async with serve_replica(seeds) as (resolver, replica_port):
-            runner = FeedAppRunner(build_app(config, resolver=resolver, spread=timedelta(seconds=0.2)))
-            await runner.setup()
-            try:
-                await web.TCPSite(runner, config.server.host, config.server.port).start()
+            app = build_app(config, resolver=resolver, spread=timedelta(seconds=0.2))
+
+            def ready() -> None:
                 print(f"feedsvc demo: replica of www.cxnews.cn on 127.0.0.1:{replica_port}, store {tmp}/demo.db\n"
                       f"feeds at {config.server.base_url}/ (Ctrl-C to stop)", file=sys.stderr)
-                stop = asyncio.Event()
-                for signum in (signal.SIGINT, signal.SIGTERM):  # stop cleanly: refreshes cancelled, store closed
-                    asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-                await stop.wait()
-            finally:
-                await runner.cleanup()
+
+            await serve_until_signal(app, host=config.server.host, port=config.server.port, on_ready=ready)
 
     try:
         asyncio.run(main())

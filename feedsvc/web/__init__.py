@@ -5,7 +5,7 @@
 """
 
 from feedsvc.web.cache import CachedFeed, FeedCache
-from feedsvc.web.fastpath import FAST_PATH, FeedAppRunner, run_app
+from feedsvc.web.fastpath import FAST_PATH, FeedAppRunner, run_app, serve_until_signal
 from feedsvc.web.handlers import FEED_CACHE, make_app
 
-__all__ = ["FAST_PATH", "FEED_CACHE", "CachedFeed", "FeedAppRunner", "FeedCache", "make_app", "run_app"]
+__all__ = ["FAST_PATH", "FEED_CACHE", "CachedFeed", "FeedAppRunner", "FeedCache", "make_app", "run_app", "serve_until_signal"]

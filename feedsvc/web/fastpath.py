@@ -194,27 +194,33 @@ class FeedAppRunner(web.AppRunner):
         return FeedServer(server, cache.lookup_path)
 
 
-def run_app(app: web.Application, *, host: str, port: int, on_ready: Callable[[], None] | None = None) -> None:
-    """Serve `app` with FeedAppRunner until SIGINT/SIGTERM, then shut down in order.
+async def serve_until_signal(
+    app: web.Application, *, host: str, port: int, on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Serve `app` until SIGINT/SIGTERM, then shut down in order.
 
     The signals only set an event (rather than raising GracefulExit inside the loop, as aiohttp's own
     handler does), so the app's cleanup runs while its tasks are still alive: the scheduler cancels
     its refreshes itself and the store closes last.
     """
+    runner = FeedAppRunner(app)
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await web.TCPSite(runner, host, port).start()
+        if on_ready is not None:
+            on_ready()
+        await stop.wait()
+    finally:
+        await runner.cleanup()
 
-    async def serve() -> None:
-        runner = FeedAppRunner(app)
-        await runner.setup()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        try:
-            await web.TCPSite(runner, host, port).start()
-            if on_ready is not None:
-                on_ready()
-            await stop.wait()
-        finally:
-            await runner.cleanup()
 
-    asyncio.run(serve())
+def run_app(app: web.Application, *, host: str, port: int, on_ready: Callable[[], None] | None = None) -> None:
+    """`serve_until_signal` in a new event loop."""
+    try:
+        asyncio.run(serve_until_signal(app, host=host, port=port, on_ready=on_ready))
+    except KeyboardInterrupt:
+        pass
