@@ -1,7 +1,13 @@
 """Runs refreshes on a schedule: one APScheduler job per section. The only importer of apscheduler.
 
-- each section runs every `refresh` interval with jitter; runs of one section never overlap and
-  missed runs coalesce into one;
+The schedule is a function of the section's stored state (`due_at`: last attempt + interval, backed
+off after failures), not of timers kept in memory. APScheduler is the timer: each section has one
+one-shot job, placed at its due time plus jitter and placed again after every run. When the job
+fires it reads the stored state once more, so a refresh done meanwhile by another process (`feedsvc
+refresh`, later another replica) moves the section's next run instead of doubling it.
+
+- each section runs every `refresh` interval with jitter; runs of one section never overlap (the next
+  job is placed only when a run ends) and missed runs coalesce into one (there is only one job);
 - at start-up only sections that are due run, spread out over the first seconds;
 - a failing section backs off exponentially (capped) and returns to its interval on success.
 """
@@ -42,6 +48,13 @@ def jitter_for(ref: SectionRef) -> float:
     return min(ref.refresh.total_seconds() / 10, 300.0)
 
 
+def due_at(ref: SectionRef, state: SectionState | None) -> datetime | None:
+    """When the section is next due by its stored state; None when it has never been tried."""
+    if state is None or state.last_attempt is None:
+        return None
+    return state.last_attempt + next_delay(ref, state.consecutive_failures)
+
+
 def first_runs(
     refs: Sequence[SectionRef], states: dict[tuple[str, str], SectionState], now: datetime,
     spread: timedelta = timedelta(seconds=1),
@@ -50,14 +63,12 @@ def first_runs(
     plan: dict[str, datetime] = {}
     due_index = 0
     for ref in refs:
-        state = states.get((ref.site_name, ref.name))
-        last = state.last_attempt if state else None
-        failures = state.consecutive_failures if state else 0
-        if last is None or last + next_delay(ref, failures) <= now:
+        due = due_at(ref, states.get((ref.site_name, ref.name)))
+        if due is None or due <= now:
             plan[ref.key] = now + spread * due_index
             due_index += 1
         else:
-            plan[ref.key] = last + next_delay(ref, failures)
+            plan[ref.key] = due
     return plan
 
 
@@ -89,11 +100,19 @@ class RefreshScheduler:
                  sum(1 for when in plan.values() if when <= self.clock() + self.spread * len(plan)))
 
     def _schedule(self, key: str, when: datetime) -> None:
-        """The section's one job, (re)placed to run once at `when`."""
+        """The section's one job, (re)placed to run once at `when`.
+
+        misfire_grace_time=None: a job that fires late (a busy loop, a suspended machine) still runs;
+        with APScheduler's default of one second it would be dropped, and the section never run again.
+        """
         self.scheduler.add_job(
             self._run, DateTrigger(run_date=when), args=[key], id=key, name=key,
-            max_instances=1, coalesce=True, misfire_grace_time=None, replace_existing=True,
+            misfire_grace_time=None, replace_existing=True,
         )
+
+    def _jittered(self, ref: SectionRef, when: datetime) -> datetime:
+        # Jitter keeps many sections of one site from polling it in lockstep.
+        return when + timedelta(seconds=random.uniform(0, jitter_for(ref)))
 
     async def _run(self, key: str) -> None:
         task = asyncio.current_task()
@@ -111,13 +130,19 @@ class RefreshScheduler:
 
     async def _run_once(self, key: str) -> None:
         ref = self.refs[key]
+        due = due_at(ref, await self.section_state(ref.site_name, ref.name))
+        if due is not None and due > self.clock():
+            # Refreshed meanwhile by another process: not due yet, so no request is sent now.
+            if self.scheduler.running:
+                self._schedule(key, self._jittered(ref, due))
+            log.info("%s: refreshed elsewhere, next at %s", key, due.isoformat(timespec="seconds"))
+            return
         report = await self.refresh(ref)
         failures = 0
         if not report.ok:
             failures = (await self.section_state(ref.site_name, ref.name)).consecutive_failures
         delay = next_delay(ref, failures)
-        # Jitter keeps many sections of one site from polling it in lockstep.
-        when = self.clock() + delay + timedelta(seconds=random.uniform(0, jitter_for(ref)))
+        when = self._jittered(ref, self.clock() + delay)
         if self.scheduler.running:
             self._schedule(key, when)
         if report.ok:

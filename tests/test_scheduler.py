@@ -88,3 +88,37 @@ async def test_scheduler_runs_due_sections_backs_off_and_recovers(site, tmp_path
     assert (await store.section_state("news", "b")).consecutive_failures == 1
     assert len(await store.entries("news", "a")) == 4
     await store.close()
+
+
+async def test_a_section_refreshed_meanwhile_by_another_process_is_not_fetched_again(site, tmp_path):
+    """The schedule follows the stored state: a `feedsvc refresh` run (or another replica) between
+    the plan and the job moves the next run instead of sending the same requests twice."""
+    fixture, port = site
+    config = make_config(port, str(tmp_path / "s.db"))
+    store = open_store(config.store.url)
+    await store.open()
+    ref = config.section_ref("news", "a")
+    async with Fetcher(config.fetch, resolver=StaticResolver({HOST: ("127.0.0.1", port)})) as fetcher:
+        other = SectionRefresher(fetcher, store)  # "another process", real clock
+        calls: list[str] = []
+
+        async def counted(r):  # the service's own refresher, counted
+            calls.append(r.key)
+            return await other.refresh(r)
+
+        # Never run, so both are due: b at once, a 0.5 s later ...
+        scheduler = RefreshScheduler([config.section_ref("news", "b"), ref], counted,
+                                     section_state=store.section_state, spread=timedelta(seconds=0.5))
+        scheduler.start({})
+        assert (await other.refresh(ref)).ok  # ... but another process refreshes a first
+        requests_before = len([hit for hit in fixture.hits if hit == "/a/"])
+        for _ in range(40):
+            await asyncio.sleep(0.05)
+            if scheduler.next_run(ref.key) and scheduler.next_run(ref.key) > datetime.now(UTC) + timedelta(minutes=1):
+                break
+        next_run = scheduler.next_run(ref.key)
+        await scheduler.shutdown()
+    await store.close()
+    assert calls == ["news/b"]  # a's job fired, read the state, and did not refresh
+    assert len([hit for hit in fixture.hits if hit == "/a/"]) == requests_before
+    assert next_run is not None and next_run - datetime.now(UTC) > ref.refresh - timedelta(minutes=1)
