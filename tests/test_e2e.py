@@ -20,7 +20,8 @@ import feedparser
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from feedsvc.app import build_app, refresh_once
+from feedsvc.app import build_app
+from feedsvc.commands.refresh import refresh_once
 from feedsvc.config import Config, load_config
 from feedsvc.fetch.resolver import StaticResolver
 from feedsvc.replica import replica_app
@@ -132,7 +133,7 @@ import asyncio, sys
 sys.path.insert(0, {str(REPO)!r})
 from datetime import UTC, datetime
 from aiohttp import web
-from feedsvc.app import refresh_once
+from feedsvc.commands.refresh import refresh_once
 from feedsvc.fetch.resolver import StaticResolver
 from feedsvc.replica import replica_app
 from tests.test_e2e import shipped_config

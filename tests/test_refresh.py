@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from feedsvc.app import refresh_once
+from feedsvc.commands.refresh import refresh_once
 from feedsvc.config import Config
 from feedsvc.fetch import Fetcher
 from feedsvc.fetch.resolver import StaticResolver
