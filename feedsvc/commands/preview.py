@@ -79,8 +79,9 @@ def show_run(run: SectionRun, out: Out, *, limit: int, now: Clock) -> None:
         when = link.published.isoformat() if link.published else "-"
         out(f"  {when:<25} {link.text[:40]:<40} {link.url}")
     if run.links:
-        out(f"{len(run.new)} new (inside the {ref.max_age_days}-day window); "
-            f"a refresh fetches {len(run.entries)} now (max_new {ref.max_new})")
+        # Nothing is remembered in a preview, so every link counts as new: as on a first refresh.
+        out(f"{len(run.new)} inside the {ref.max_age_days}-day window; "
+            f"a first refresh fetches {len(run.entries)} of them now (max_new {ref.max_new})")
     for problem in run.problems:
         out(f"problem: {problem}")
     for index, entry in enumerate(run.entries):
