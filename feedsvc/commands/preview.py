@@ -78,6 +78,8 @@ def show_run(run: SectionRun, out: Out, *, limit: int, now: Clock) -> None:
     for link in run.links[:limit]:
         when = link.published.isoformat() if link.published else "-"
         out(f"  {when:<25} {link.text[:40]:<40} {link.url}")
+    if len(run.links) > limit:
+        out(f"  … and {len(run.links) - limit} more")
     if run.links:
         # Nothing is remembered in a preview, so every link counts as new: as on a first refresh.
         out(f"{len(run.new)} inside the {ref.max_age_days}-day window; "
