@@ -2,6 +2,7 @@
 
     yaml_lines.py  the file as YAML data, with the line of every key and value
     fields.py      value types (durations, time zones, CSS, regexes, URLs, names) and their checks
+    css.py         the CSS selector check (stand-in for extract's one toolkit: feedsvc.extract.html)
     models.py      the pydantic models (the config's shape, defaults, JSON Schema) and SectionRef
     messages.py    pydantic errors → operator messages (file:line: key: message)
     loader.py      load_config, config_path, config_json_schema

@@ -53,24 +53,13 @@ def _check_timezone(value: str) -> str:
     return value
 
 
-def compile_selector(css: str) -> None:
-    """Raise ValueError when lxml cannot use `css`.
-
-    The one place config checks CSS: once extract/ has its one HTML toolkit, this body becomes
-    `feedsvc.extract.html.compile_selector(css)`, so config accepts exactly what extraction can run.
-    """
-    from cssselect import GenericTranslator, SelectorError  # lazy: `feedsvc check`/`schema` stay light
-
-    try:
-        GenericTranslator().css_to_xpath(css)
-    except SelectorError as exc:
-        raise ValueError(str(exc)) from None
-
-
 def _check_css(value: str | None) -> str | None:
     """A selector lxml can use; a typo here would otherwise fall back to the heuristics silently."""
     if value is None:
         return None
+    # Imported here, not at the top: `feedsvc check`/`schema` of a config without rules never load lxml.
+    from feedsvc.config.css import compile_selector  # at merge: from feedsvc.extract.html import ...
+
     try:
         compile_selector(value)
     except ValueError as exc:
