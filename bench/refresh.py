@@ -5,7 +5,7 @@
 The mock network (bench/refresh_mock.py) runs in a subprocess on a loopback port, so its CPU stays
 out of ours; StaticResolver points its hostnames there. One Fetcher, one SectionRefresher and one
 temporary SQLite store live across all runs, as in the service (feedsvc.app.build_app); sections of a
-site run one after another and sites in parallel, by `feedsvc refresh`'s own feedsvc.app.refresh_by_site.
+site run one after another and sites in parallel, by `feedsvc refresh`'s own feedsvc.refresh.refresh_by_site.
 The clock is fixed at 2021-12-09 so the mock's December 2021 articles stay in the 30-day window.
 
 Runs: 1 first refresh (everything new); 2 nothing new; 3 after the mock puts one new article on 10%
@@ -34,11 +34,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from feedsvc.app import refresh_by_site  # noqa: E402
 from feedsvc.config import Config, SectionRef  # noqa: E402
 from feedsvc.fetch import Fetcher, StaticResolver  # noqa: E402
 from feedsvc.model import RefreshReport  # noqa: E402
-from feedsvc.refresh import SectionRefresher  # noqa: E402
+from feedsvc.refresh import SectionRefresher, refresh_by_site  # noqa: E402
 from feedsvc.store import open_store  # noqa: E402
 
 MOCK = Path(__file__).resolve().parent / "refresh_mock.py"

@@ -1,4 +1,4 @@
-"""The `feedsvc` command: argument parsing and exit codes; the work happens in config and app.
+"""The `feedsvc` command: argument parsing and exit codes; each command's work is in feedsvc.commands.
 
 Exit codes: 0 ok, 1 a feedsvc error (one line on stderr), 2 an unusable config or bad arguments,
 130 interrupted. Operators never see a traceback for an error we raised on purpose.
@@ -7,19 +7,14 @@ Exit codes: 0 ok, 1 a feedsvc error (one line on stderr), 2 an unusable config o
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from feedsvc import __version__
-from feedsvc.config import SLUG_RE, config_json_schema, config_path, load_config
+from feedsvc.commands import EXIT_CONFIG, EXIT_ERROR, EXIT_INTERRUPTED, print_issues
+from feedsvc.config import load_config
 from feedsvc.errors import ConfigError, FeedsvcError, one_line
-
-EXIT_ERROR = 1
-EXIT_CONFIG = 2
-EXIT_INTERRUPTED = 130
+from feedsvc.model import SLUG_RE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -112,65 +107,51 @@ def slug(text: str) -> str:
     return text
 
 
+# Each command's module is imported when that command runs: `check` and `schema` never load aiohttp,
+# the fetcher or the store.
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    path = config_path(args.config)
-    try:
-        config = load_config(path)
-    except ConfigError as exc:
-        # stderr, like `serve` refusing to start: operators see the same text in both places.
-        print_issues(exc, sys.stderr)
-        count = len(exc.issues)
-        print(f"{path}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
-        return EXIT_CONFIG
-    sections = sum(len(site.sections) for site in config.sites.values())
-    print(f"{path}: OK — {plural(len(config.sites), 'site')}, {plural(sections, 'section')}")
-    return 0
+    from feedsvc.commands import check
+
+    return check.run(args.config)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    print(json.dumps(config_json_schema(), indent=2, ensure_ascii=False))
-    return 0
+    from feedsvc.commands import schema
+
+    return schema.run()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    overrides = {key: value for key in ("host", "port") if (value := getattr(args, key)) is not None}
-    if overrides:
-        server = config.server
-        if server.public_url and server.public_url.rstrip("/") == f"http://{server.host}:{server.port}":
-            overrides["public_url"] = None  # it only spelled out the old address: follow the new one
-        config = config.model_copy(update={"server": server.model_copy(update=overrides)})
-    return app_function("serve")(config)
+    config = load_config(args.config)  # before importing the app: a bad config answers the same everywhere
+    from feedsvc.commands import serve
+
+    return serve.run(config, host=args.host, port=args.port)
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    config = load_config(args.config)  # before importing the app: a bad config answers the same everywhere
-    return app_function("refresh_command")(config, args.target)
+    config = load_config(args.config)
+    from feedsvc.commands import refresh
+
+    return refresh.run(config, args.target)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from feedsvc.commands import demo
+
     # demo reads the config itself: it swaps the store and the site's address for local ones.
-    return app_function("demo")(args.config, args.seeds, args.port)
+    return demo.run(args.config, args.seeds, args.port)
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    return app_function("preview")(config, args.target, seeds=args.seeds)
+    from feedsvc.commands import preview
+
+    return preview.run(config, args.target, seeds=args.seeds)
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
-    return app_function("discover")(args.url, seeds=args.seeds, name=args.name)
+    from feedsvc.commands import discover
 
-
-def app_function(name: str) -> Callable[..., Any]:
-    """feedsvc.app.<name>, imported only when a command needs it (check and schema stay light)."""
-    return getattr(importlib.import_module("feedsvc.app"), name)  # type: ignore[no-any-return]
-
-
-def print_issues(error: ConfigError, stream: Any) -> None:
-    for issue in error.issues:
-        print(issue, file=stream)
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
+    return discover.run(args.url, seeds=args.seeds, name=args.name)

@@ -6,8 +6,12 @@ Only the standard library is imported here, so every other module may depend on 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+
+# Site and section names become URL path segments (/{site}/{section}.rss): lower-case, URL-safe.
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
 def content_hash(*parts: str | None) -> str:
@@ -57,6 +61,46 @@ class Entry:
             self.published.isoformat() if self.published else None,
             self.summary, self.content_html, self.image, "partial" if self.partial else "",
         )
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A section's extraction rules as extract/ reads them: CSS selectors (and a regex) that beat the
+    heuristics when given. Plain data resolved from the config (site rules under section rules)."""
+
+    links: str | None = None  # CSS: article links on a list page
+    link_pattern: str | None = None  # regex an article URL must match (search, not fullmatch)
+    next_page: str | None = None  # CSS: the list page's next-page link
+    max_pages: int = 1
+    title: str | None = None
+    subtitle: str | None = None
+    published: str | None = None
+    author: str | None = None
+    source: str | None = None
+    editor: str | None = None
+    body: str | None = None
+    image: str | None = None
+    remove: tuple[str, ...] = ()  # CSS: nodes dropped before extraction
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """How fetch/ talks to upstream sites: identity, timeouts, politeness, limits and retries.
+
+    Plain data from the config's `fetch:` block; these defaults are the config's defaults.
+    """
+
+    user_agent: str = "feedsvc/0.1 (+https://github.com/feedsvc/feedsvc)"
+    connect_timeout: timedelta = timedelta(seconds=10)
+    read_timeout: timedelta = timedelta(seconds=20)
+    total_timeout: timedelta = timedelta(seconds=45)
+    per_host_concurrency: int = 2
+    min_delay: timedelta = timedelta(seconds=0.5)  # the shortest gap between two requests to one host
+    max_bytes: int = 5 * 1024 * 1024
+    max_redirects: int = 5
+    retries: int = 2
+    backoff: timedelta = timedelta(seconds=1)
+    max_retry_after: timedelta = timedelta(minutes=5)  # the longest Retry-After honoured within one run
 
 
 @dataclass(frozen=True)

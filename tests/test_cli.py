@@ -190,3 +190,24 @@ def test_preview_against_the_replica_shows_links_and_the_first_article(
     assert code == 0, out
     assert "nav label '慈溪新闻' → http://www.cxnews.cn/cixi/" in out
     assert "article http://www.cxnews.cn/system/" in out and "  title      " in out
+
+
+@pytest.mark.parametrize("command", ["check", "schema"])
+def test_check_and_schema_stay_light(tmp_path: Path, command: str) -> None:
+    # Each command's module is imported when it runs: validating a config never loads the service.
+    (tmp_path / "config.yaml").write_text(GOOD, encoding="utf-8")
+    code = ("import contextlib, io, sys\nfrom feedsvc.cli import main\n"
+            f"with contextlib.redirect_stdout(io.StringIO()):\n    assert main([{command!r}]) == 0\n"
+            "heavy = sorted(m for m in ('aiohttp', 'feedsvc.app', 'feedsvc.store', 'feedsvc.fetch')"
+            " if m in sys.modules)\nassert not heavy, heavy\n")
+    repo = str(Path(__file__).resolve().parents[1])
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": repo}, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_preview_of_an_unknown_section_names_what_exists(capsys: pytest.CaptureFixture[str]) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    assert main(["preview", "cxnews/nosuch", "--config", str(repo / "config.yaml")]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("feedsvc: error: unknown section 'nosuch' of site 'cxnews'; sections: ")

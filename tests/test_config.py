@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
 from datetime import timedelta
@@ -10,14 +11,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from feedsvc import model
 from feedsvc.config import (
     Config,
+    FetchConfig,
+    Rules,
     config_json_schema,
     format_duration,
     load_config,
     parse_duration,
 )
-from feedsvc.errors import ConfigError
+from feedsvc.errors import ConfigError, NotFound
 
 FULL = """\
 server:   {host: 0.0.0.0, port: 9090, public_url: "https://feeds.example.org/"}
@@ -182,6 +186,53 @@ def test_section_refs_merge_section_site_and_defaults() -> None:
     assert (local.timezone, local.language) == ("UTC", "zh")  # site over defaults
     assert local.rules.links is None
     assert config.section_ref("cxnews", "cixi") == cixi
+
+
+# --- plain data handed down to extract/ and fetch/ ------------------------------------------------
+
+
+def test_section_rules_are_the_plain_record_extract_reads() -> None:
+    config = load_config(write(FULL))
+    (cixi, *_) = config.section_refs()
+    assert type(cixi.rules) is model.Rules
+    assert cixi.rules == model.Rules(links="ul.list a", link_pattern=r"/content/\d+", title="h2.headline",
+                                     remove=(".share", ".ad"))
+
+
+def test_fetch_settings_are_the_plain_record_fetch_reads() -> None:
+    config = load_config(write(FULL))
+    settings = config.fetch.plain()
+    assert type(settings) is model.FetchSettings
+    assert (settings.user_agent, settings.min_delay, settings.retries) == ("feedsvc-test", timedelta(seconds=2), 1)
+    assert settings.connect_timeout == timedelta(seconds=10)
+
+
+@pytest.mark.parametrize(("shape", "record"), [(FetchConfig, model.FetchSettings), (Rules, model.Rules)])
+def test_plain_records_have_the_config_models_fields_and_defaults(shape: type, record: type) -> None:
+    # One default, written once: a key added to the config must reach the room that reads it.
+    assert list(shape.model_fields) == [f.name for f in dataclasses.fields(record)]
+    assert shape().plain() == record()
+
+
+# --- looking sections up by name: one NotFound text for the CLI and the web room ------------------
+
+
+def test_lookup_picks_a_site_or_one_section() -> None:
+    config = load_config(write(FULL))
+    assert [ref.key for ref in config.lookup("cxnews")] == ["cxnews/cixi", "cxnews/toutiao"]
+    assert config.lookup("cxnews", "toutiao") == [config.section_ref("cxnews", "toutiao")]
+
+
+def test_lookup_of_unknown_names_says_what_exists() -> None:
+    config = load_config(write(FULL))
+    with pytest.raises(NotFound) as site:
+        config.lookup("nosuch", "cixi")
+    assert str(site.value) == "unknown site 'nosuch'; sites: cxnews, yuyao"
+    with pytest.raises(NotFound) as section:
+        config.lookup("cxnews", "nosuch")
+    assert str(section.value) == "unknown section 'nosuch' of site 'cxnews'; sections: cixi, toutiao"
+    with pytest.raises(NotFound, match=r"^unknown site 'x'; sites: \(none\)$"):
+        Config().lookup("x")
 
 
 # --- every error form: file, line, YAML path, what is expected -------------------------------------

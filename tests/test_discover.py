@@ -17,19 +17,20 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from feedsvc.app import refresh_once
 from feedsvc.cli import main
-from feedsvc.config import Config, FetchConfig, load_config
-from feedsvc.discover import discover_site, discover_yaml
+from feedsvc.commands.discover import discover_site, discover_yaml
+from feedsvc.commands.refresh import refresh_once
+from feedsvc.config import Config, load_config
 from feedsvc.errors import ExtractError
 from feedsvc.fetch.resolver import StaticResolver
+from feedsvc.model import FetchSettings
 from feedsvc.replica import replica_app
 from feedsvc.store import open_store
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 NOW = datetime(2021, 12, 8, 20, 0, tzinfo=UTC)
-FAST = FetchConfig(min_delay=timedelta(seconds=0.001), backoff=timedelta(seconds=0.01))
+FAST = FetchSettings(min_delay=timedelta(seconds=0.001), backoff=timedelta(seconds=0.01))
 SHIPPED_NAV = ["慈溪新闻", "民e通", "桥城独家", "镇街部门", "外媒聚焦", "桥城评论", "财经要闻", "社会生活"]
 
 

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -20,8 +21,11 @@ import feedparser
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from feedsvc.app import build_app, refresh_once
+from feedsvc.app import build_app
+from feedsvc.commands.preview import preview, preview_run
+from feedsvc.commands.refresh import refresh_once
 from feedsvc.config import Config, load_config
+from feedsvc.fetch import Fetcher
 from feedsvc.fetch.resolver import StaticResolver
 from feedsvc.replica import replica_app
 from feedsvc.store import open_store
@@ -132,7 +136,7 @@ import asyncio, sys
 sys.path.insert(0, {str(REPO)!r})
 from datetime import UTC, datetime
 from aiohttp import web
-from feedsvc.app import refresh_once
+from feedsvc.commands.refresh import refresh_once
 from feedsvc.fetch.resolver import StaticResolver
 from feedsvc.replica import replica_app
 from tests.test_e2e import shipped_config
@@ -233,3 +237,33 @@ def test_feedsvc_serve_answers_and_stops_cleanly_on_sigterm(tmp_path):
             proc.kill()
     assert proc.returncode == 0, err
     assert "Traceback" not in err + out, err
+
+
+async def test_preview_of_every_shipped_section_equals_what_its_refresh_stores(replica, tmp_path):
+    """`feedsvc preview` runs the refresh's pipeline with nothing stored: same pages, same entries."""
+    config = shipped_config(tmp_path / "unused.db")
+    async with Fetcher(config.fetch.plain(), resolver=replica) as fetcher:
+        previews = {ref.key: await preview_run(fetcher, ref, clock=lambda: NOW) for ref in config.section_refs()}
+    assert not (tmp_path / "unused.db").exists()
+    for ref in config.section_refs():
+        run, error = previews[ref.key]
+        assert error is None, (ref.key, error)
+        # Each section into a store of its own, so no section finds articles another one stored.
+        alone = shipped_config(tmp_path / f"{ref.name}.db")
+        (report,) = await refresh_once(alone, [alone.section_ref(ref.site_name, ref.name)], resolver=replica,
+                                       clock=lambda: NOW)
+        assert report.ok and report.articles_fetched == len(run.entries) > 0, (ref.key, report.error)
+        store = open_store(alone.store.url)
+        await store.open()
+        try:
+            stored = await store.entries(ref.site_name, ref.name)
+        finally:
+            await store.close()
+        strip = {"first_seen": None, "categories": (), "updated": None}
+        assert sorted((replace(e, **strip) for e in stored), key=lambda e: e.url) == sorted(
+            (replace(e, **strip) for e in run.entries), key=lambda e: e.url), ref.key
+
+    lines: list[str] = []
+    assert await preview(config, "cxnews/cixi", lines.append, resolver=replica, clock=lambda: NOW) == 0
+    first = previews["cxnews/cixi"][0].entries[0]
+    assert f"article {first.url}" in lines and f"  title      {first.title}" in lines

@@ -4,6 +4,7 @@ and leaves other sections alone. Real fetcher, real extraction, real SQLite stor
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from datetime import timedelta, timezone
 
 import feedparser
@@ -11,8 +12,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from feedsvc.app import refresh_once
+from feedsvc.commands.preview import preview_run
+from feedsvc.commands.refresh import refresh_once
 from feedsvc.config import Config
+from feedsvc.errors import one_line
 from feedsvc.fetch import Fetcher
 from feedsvc.fetch.resolver import StaticResolver
 from feedsvc.refresh import SectionRefresher
@@ -26,7 +29,7 @@ SHANGHAI = timezone(timedelta(hours=8))
 async def refresh(config: Config, port: int, section: str):
     store = open_store(config.store.url)
     await store.open()
-    fetcher = Fetcher(config.fetch, resolver=StaticResolver({HOST: ("127.0.0.1", port)}))
+    fetcher = Fetcher(config.fetch.plain(), resolver=StaticResolver({HOST: ("127.0.0.1", port)}))
     try:
         report = await SectionRefresher(fetcher, store, clock=lambda: NOW).refresh(config.section_ref("news", section))
         return report, await store.entries("news", section), await store.section_state("news", section)
@@ -309,3 +312,50 @@ async def test_an_article_that_never_loads_is_given_up_after_its_attempts(site, 
     report, _, _ = await refresh(config, port, "a")
     assert report.list_not_modified, "given up: the list page is answered 304 again"
     assert [e.title for e in entries if e.url.endswith(broken)] == [article_links("a", 1)[0][1]]
+
+
+# --- preview is the refresh pipeline with nothing stored ------------------------------------------
+
+
+def comparable(entries) -> list:
+    """Entries as the pipeline makes them: without what the store adds (first_seen, categories, updated)."""
+    return sorted((replace(e, first_seen=None, categories=(), updated=None) for e in entries), key=lambda e: e.url)
+
+
+async def preview_entries(config: Config, port: int, section: str):
+    async with Fetcher(config.fetch.plain(), resolver=StaticResolver({HOST: ("127.0.0.1", port)})) as fetcher:
+        run, error = await preview_run(fetcher, config.section_ref("news", section), clock=lambda: NOW)
+    return run, error
+
+
+@pytest.mark.parametrize("nav", [False, True], ids=["url", "nav"])
+async def test_preview_shows_exactly_the_entries_a_refresh_stores(site, tmp_path, nav):
+    fixture, port = site
+    config = (nav_config if nav else make_config)(port, str(tmp_path / "f.db"))
+    missing = ("/system/2021/12/08/000000999.shtml", "暂时打不开的文章标题")
+    fixture.links["a"] = article_links("a", 3) + [missing]
+    fixture.broken_articles.add(missing[0])  # a partial entry must agree too
+
+    run, error = await preview_entries(config, port, "a")
+    assert error is None
+    assert not (tmp_path / "f.db").exists(), "a preview never opens the store"
+    report, stored, state = await refresh(config, port, "a")
+    assert report.ok and report.articles_failed == 1
+    assert len(run.entries) == 4 and [e.partial for e in comparable(run.entries)].count(True) == 1
+    assert comparable(run.entries) == comparable(stored)
+    assert run.report(NOW).links_found == report.links_found and run.report(NOW).new_links == report.new_links
+    assert (run.resolved_url is not None) == nav and state.resolved_url == run.resolved_url
+
+
+async def test_preview_stores_nothing_and_reports_the_error_a_refresh_would_store(site, tmp_path):
+    fixture, port = site
+    config = make_config(port, str(tmp_path / "f.db"))
+    run, error = await preview_entries(config, port, "a")
+    assert error is None and run.entries
+    assert not (tmp_path / "f.db").exists(), "a preview never opens the store"
+
+    fixture.modes["a"] = "malformed"
+    run, error = await preview_entries(config, port, "a")
+    report, _, _ = await refresh(config, port, "a")
+    assert error is not None and not report.ok and report.error == one_line(error)
+    assert run.report(NOW, error=one_line(error)).links_found == report.links_found

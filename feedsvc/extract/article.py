@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from feedsvc.config import Rules
 from feedsvc.errors import ExtractError
 from feedsvc.extract.body import Body, build_body, score_body
 from feedsvc.extract.bylines import find_authors, find_editors, find_source, split_names
@@ -26,7 +25,7 @@ from feedsvc.extract.page import Line, Node, Page, as_text, clean_text, drop_tre
 from feedsvc.extract.published import find_published
 from feedsvc.extract.sanitize import sanitize_element
 from feedsvc.extract.urls import canonical_url
-from feedsvc.model import Entry, ListedLink
+from feedsvc.model import Entry, ListedLink, Rules
 
 __all__ = ["extract_article"]
 

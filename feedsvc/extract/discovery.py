@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from feedsvc.config import SLUG_RE
 from feedsvc.extract.list_page import WHITESPACE, ListPage, element_text, in_nav_area, parse_html
 from feedsvc.extract.urls import canonical_url, host_of, registrable_domain, url_date
+from feedsvc.model import SLUG_RE
 
 # Navigation labels are a few words; longer anchor text in a header is a headline or a slogan.
 MAX_LABEL = 16

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from feedsvc.config import Rules
 from feedsvc.extract.bylines import find_authors, find_source
 from feedsvc.extract.dates import find_dates
 from feedsvc.extract.page import Node, Page, as_text, class_and_id, is_element, select, text_of
+from feedsvc.model import Rules
 
 __all__ = ["find_subtitle", "find_title"]
 

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from feedsvc.config import Rules
 from feedsvc.extract.dates import parse_date
 from feedsvc.extract.list_page import (
     WHITESPACE,
@@ -26,7 +25,7 @@ from feedsvc.extract.list_page import (
     string_value,
 )
 from feedsvc.extract.urls import canonical_url, host_of, same_site, url_date
-from feedsvc.model import ListedLink
+from feedsvc.model import ListedLink, Rules
 
 # Anchors whose text is one of these are chrome, not headlines.
 _NAV_WORDS = frozenset({

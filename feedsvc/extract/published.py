@@ -14,10 +14,9 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from feedsvc.config import Rules
 from feedsvc.extract.dates import date_from_url, find_dates, parse_date, parse_iso
 from feedsvc.extract.page import Line, Node, Page, as_text, class_and_id, select, text_of
-from feedsvc.model import ListedLink
+from feedsvc.model import ListedLink, Rules
 
 __all__ = ["find_published"]
 

@@ -19,7 +19,6 @@ from aiohttp.abc import AbstractResolver
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from feedsvc.config import FetchConfig
 from feedsvc.errors import (
     ConnectionFailed,
     FetchError,
@@ -34,7 +33,7 @@ from feedsvc.errors import (
 from feedsvc.fetch.charset import decode_html
 from feedsvc.fetch.politeness import Clock, HostGate, Sleep, parse_retry_after
 from feedsvc.fetch.robots import ROBOTS_MAX_BYTES, RobotsCache, RobotsRules, rules_from_answer
-from feedsvc.model import FetchResult, Tally, Validators
+from feedsvc.model import FetchResult, FetchSettings, Tally, Validators
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -61,7 +60,7 @@ class Fetcher:
 
     def __init__(
         self,
-        config: FetchConfig,
+        config: FetchSettings,
         *,
         resolver: AbstractResolver | None = None,
         sleep: Sleep = asyncio.sleep,

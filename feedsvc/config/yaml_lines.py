@@ -113,7 +113,7 @@ _HINTS = {
 
 
 def _key_text(node: yaml.Node) -> str:
-    return str(node.value) if isinstance(node, yaml.ScalarNode) else f"<{node.id}>"
+    return str(node.value) if isinstance(node, yaml.ScalarNode) else f"<{getattr(node, 'id', 'node')}>"
 
 
 def _find_duplicates(

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from feedsvc.config_yaml import YamlDocument, YamlPath
+from feedsvc.config.yaml_lines import YamlDocument, YamlPath
 from feedsvc.errors import ConfigIssue
 
 _KEY = "[key]"  # pydantic's marker for an error in a dict key rather than its value

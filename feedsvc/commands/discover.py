@@ -1,8 +1,8 @@
 """`feedsvc discover URL`: read a site's home page and the pages its navigation links to, and write
 the config block an operator pastes under `sites:` (site, link_pattern, one section per label).
 
-Fetches with the real fetcher (robots honoured, only the home page's host and its www twin),
-extracts with the real heuristics (`find_links` with no rules), stores nothing.
+Reads pages with the section pipeline's own steps (`fetch_page`, `read_list_page`: robots honoured,
+only the home page's host and its www twin, the heuristics with no rules), stores nothing.
 """
 
 from __future__ import annotations
@@ -10,16 +10,19 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import yaml
 from aiohttp import abc as aiohttp_abc
 
-from feedsvc.config import Defaults, FetchConfig, Rules
+from feedsvc.commands import EXIT_OK
+from feedsvc.commands.demo import replica_dir, serve_replica
+from feedsvc.config import Defaults
 from feedsvc.errors import ExtractError, FetchError, one_line
 from feedsvc.extract.discovery import (
     NavLink,
@@ -30,9 +33,11 @@ from feedsvc.extract.discovery import (
     site_name,
     site_slug,
 )
-from feedsvc.extract.links import find_links, find_nav_link
+from feedsvc.extract.links import find_nav_link
 from feedsvc.extract.urls import host_of
 from feedsvc.fetch import Fetcher
+from feedsvc.model import FetchSettings, Tally
+from feedsvc.pipeline import Scope, fetch_page, read_list_page
 
 # Navigation pages read per run: enough for a portal's menus, few enough to stay polite.
 MAX_PAGES = 20
@@ -83,7 +88,7 @@ def twin_host(host: str) -> str:
 
 
 async def discover_site(
-    url: str, fetch_config: FetchConfig, *, resolver: aiohttp_abc.AbstractResolver | None = None,
+    url: str, fetch_settings: FetchSettings, *, resolver: aiohttp_abc.AbstractResolver | None = None,
     name: str | None = None, timezone: str = Defaults().timezone, max_pages: int = MAX_PAGES,
     progress: Progress | None = None,
 ) -> Discovery:
@@ -92,9 +97,11 @@ async def discover_site(
     host = host_of(url)
     if urlsplit(url.strip()).scheme not in ("http", "https") or not host:
         raise FetchError(url, "not an http(s) URL (e.g. http://www.example.cn/)")
-    hosts = frozenset({host, twin_host(host)})
-    async with Fetcher(fetch_config, resolver=resolver) as fetcher:
-        home = await fetcher.get(url, allowed_hosts=hosts)
+    scope = Scope(frozenset({host, twin_host(host)}), timezone)
+    hosts = scope.hosts
+    tally = Tally()
+    async with Fetcher(fetch_settings, resolver=resolver) as fetcher:
+        home = await fetch_page(fetcher, url, scope, tally)
         html = home.text or ""
         navs = nav_links(html, home.url)
         if not navs:
@@ -114,10 +121,9 @@ async def discover_site(
 
         async def visit(nav: NavLink) -> Visit:
             try:
-                page = await fetcher.get(nav.url, allowed_hosts=hosts)
+                page, found = await read_list_page(fetcher, nav.url, scope, tally, now=now)
             except FetchError as exc:
                 return Visit(nav.label, nav.url, problem=f"could not read {nav.url}: {one_line(exc)}")
-            found = find_links(page.text or "", page.url, Rules(), timezone=timezone, now=now)
             return Visit(nav.label, nav.url, page.url, tuple(link.url for link in found))
 
         # The fetcher's per-host gate keeps this polite: at most its concurrency, its gap between requests.
@@ -237,8 +243,26 @@ def to_yaml(found: Discovery) -> str:
     return "\n".join(out) + "\n"
 
 
-async def discover_yaml(url: str, fetch_config: FetchConfig, *,
+async def discover_yaml(url: str, fetch_settings: FetchSettings, *,
                         resolver: aiohttp_abc.AbstractResolver | None = None, name: str | None = None,
                         progress: Progress | None = None) -> str:
     """discover_site, written out as the config block."""
-    return to_yaml(await discover_site(url, fetch_config, resolver=resolver, name=name, progress=progress))
+    return to_yaml(await discover_site(url, fetch_settings, resolver=resolver, name=name, progress=progress))
+
+
+def run(url: str, *, seeds: str | None = None, name: str | None = None) -> int:
+    """Print a config block for the site at `url`; `seeds` answers from the replica."""
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr)
+
+    async def main() -> str:
+        if seeds is None:
+            return await discover_yaml(url, FetchSettings(), name=name, progress=progress)
+        async with serve_replica(replica_dir(seeds)) as (resolver, _):
+            # Our own loopback server, as in demo: no need for the real site's gap between requests.
+            fast = FetchSettings(min_delay=timedelta(seconds=0.01), backoff=timedelta(seconds=0.1))
+            return await discover_yaml(url, fast, resolver=resolver, name=name, progress=progress)
+
+    print(asyncio.run(main()), end="")
+    return EXIT_OK

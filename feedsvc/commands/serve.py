@@ -1,0 +1,30 @@
+"""`feedsvc serve`: serve the feeds and refresh them on schedule until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import sys
+
+from feedsvc.app import build_app, setup_logging
+from feedsvc.commands import EXIT_OK
+from feedsvc.config import Config
+from feedsvc.web import run_app
+
+
+def with_address(config: Config, host: str | None = None, port: int | None = None) -> Config:
+    """The config listening on `host`/`port` where given (the command line overrides server.*)."""
+    overrides: dict[str, object] = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
+    if not overrides:
+        return config
+    server = config.server
+    if server.public_url and server.public_url.rstrip("/") == f"http://{server.host}:{server.port}":
+        overrides["public_url"] = None  # it only spelled out the old address: follow the new one
+    return config.model_copy(update={"server": server.model_copy(update=overrides)})
+
+
+def run(config: Config, *, host: str | None = None, port: int | None = None) -> int:
+    config = with_address(config, host, port)
+    setup_logging()
+    app = build_app(config)
+    run_app(app, host=config.server.host, port=config.server.port,
+            on_ready=lambda: print(f"feedsvc serving {config.server.base_url}/", file=sys.stderr))
+    return EXIT_OK

@@ -1,0 +1,122 @@
+"""The config's value types: durations, time zones, regexes, CSS selectors, URLs and names, each with
+the check that turns a bad value into an operator's message (see messages.py for where it is shown)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
+
+from feedsvc.config.messages import describe
+from feedsvc.model import SLUG_RE
+
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """`30s`, `15m`, `2h`, `1d` (or a number of seconds) → timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"{describe(value)} is not a duration (use 30s, 15m, 2h)")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        m = _DURATION_RE.match(str(value))
+        if not m:
+            raise ValueError(f"{describe(value)} is not a duration (use 30s, 15m, 2h)")
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"{describe(value)} is not a positive duration (use 30s, 15m, 2h)")
+    return timedelta(seconds=seconds)
+
+
+def format_duration(value: timedelta) -> str:
+    """timedelta → the shortest `30s`/`15m`/`2h`/`1d` text that `parse_duration` reads back."""
+    seconds = value.total_seconds()
+    for unit in ("d", "h", "m"):
+        if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
+            return f"{int(seconds // _UNITS[unit])}{unit}"
+    return f"{seconds:g}s"
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(f"{value!r} is not an IANA time zone (e.g. Asia/Shanghai, UTC)") from None
+    return value
+
+
+def _check_css(value: str | None) -> str | None:
+    """A selector lxml can use; a typo here would otherwise fall back to the heuristics silently."""
+    if value is None:
+        return None
+    # Imported here, not at the top: `feedsvc check`/`schema` of a config without rules never load lxml.
+    from feedsvc.config.css import compile_selector  # at merge: from feedsvc.extract.html import ...
+
+    try:
+        compile_selector(value)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid CSS selector: {exc}") from None
+    return value
+
+
+def _check_regex(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"{value!r} is not a valid regular expression: {exc}") from None
+    return value
+
+
+def _check_url(value: str) -> str:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"\s", value):
+        raise ValueError(f"{value!r} is not an http(s) URL (e.g. https://www.cxnews.cn/)")
+    return value
+
+
+def _check_store_url(value: str) -> str:
+    if not re.match(r"^(sqlite|postgres|postgresql)://", value):
+        raise ValueError(f"{value!r} is not a store URL (use sqlite:///path/to/feedsvc.db)")
+    return value
+
+
+def _check_slug(value: str) -> str:
+    if not SLUG_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not a URL-safe name (use lower-case a-z, 0-9, - and _, starting with a letter or digit)"
+        )
+    return value
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
+    WithJsonSchema({
+        "anyOf": [{"type": "string", "pattern": _DURATION_RE.pattern}, {"type": "number", "exclusiveMinimum": 0}],
+        "description": "A duration: 30s, 15m, 2h, 1d (or a number of seconds)",
+        "examples": ["30s", "15m", "2h"],
+    }),
+]
+TimeZone = Annotated[str, AfterValidator(_check_timezone)]
+Regex = Annotated[str | None, AfterValidator(_check_regex)]
+Css = Annotated[str | None, AfterValidator(_check_css)]
+CssList = tuple[Annotated[str, AfterValidator(_check_css)], ...]
+HttpUrl = Annotated[str, AfterValidator(_check_url), WithJsonSchema({"type": "string", "pattern": "^https?://"})]
+StoreUrl = Annotated[str, AfterValidator(_check_store_url)]
+# Site and section names become URL path segments (/{site}/{section}.rss), hence the slug rule on dict keys.
+Slug = Annotated[str, AfterValidator(_check_slug), WithJsonSchema({"type": "string", "pattern": SLUG_RE.pattern})]

@@ -1,0 +1,82 @@
+"""Reading config.yaml: file → YAML with lines → validated `Config`, every problem as file:line: key: message;
+and the config's JSON Schema for editors."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic.json_schema import GenerateJsonSchema
+
+from feedsvc.config.fields import format_duration
+from feedsvc.config.messages import issues_from_validation, unknown_key_issue
+from feedsvc.config.models import Config
+from feedsvc.config.yaml_lines import read_yaml
+from feedsvc.errors import ConfigError, ConfigIssue
+
+DEFAULT_PATH = "config.yaml"
+
+
+def config_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The config file to read: the argument, else $FEEDSVC_CONFIG, else ./config.yaml."""
+    return Path(path if path else os.environ.get("FEEDSVC_CONFIG") or DEFAULT_PATH)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read, validate and return the config; raise ConfigError listing every problem (file:line: path: what).
+
+    $FEEDSVC_STORE_URL, when set, replaces store.url.
+    """
+    file = config_path(path)
+    display = str(file)
+    doc = read_yaml(file, display)
+    issues = list(doc.issues)
+    data = doc.data
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else repr(data)
+        issues.append(ConfigIssue(display, doc.line_of(()), "",
+                                  f"expected a mapping with server, store, fetch, defaults, sites; got {kind}"))
+        raise ConfigError(sorted(issues, key=_issue_order))
+    data = dict(data)
+    if "source_file" in data:
+        issues.append(unknown_key_issue(Config, (), "source_file", doc, display))
+        del data["source_file"]
+    store_url = os.environ.get("FEEDSVC_STORE_URL")
+    if store_url:
+        store = data.get("store")
+        if store is None:
+            data["store"] = {"url": store_url}
+        elif isinstance(store, dict):
+            data["store"] = {**store, "url": store_url}
+    try:
+        config = Config.model_validate({**data, "source_file": str(file.resolve())})
+    except ValidationError as exc:
+        for issue in issues_from_validation(exc, Config, doc, display):
+            if store_url and issue.path == "store.url":
+                issue = replace(issue, message=f"{issue.message} (from $FEEDSVC_STORE_URL)")
+            issues.append(issue)
+    if issues:
+        raise ConfigError(sorted(issues, key=_issue_order))
+    return config
+
+
+def _issue_order(issue: ConfigIssue) -> tuple[int, str]:
+    return (issue.line or 0, issue.path)
+
+
+class _ConfigSchema(GenerateJsonSchema):
+    # pydantic writes timedelta defaults as ISO 8601 ("PT15M"), which the config's own duration pattern rejects.
+    def encode_default(self, dft: Any) -> Any:
+        if isinstance(dft, timedelta):
+            return format_duration(dft)
+        return super().encode_default(dft)
+
+
+def config_json_schema() -> dict[str, Any]:
+    """The JSON Schema of config.yaml (for editors): pydantic's, with a title and the draft named."""
+    schema = Config.model_json_schema(mode="validation", schema_generator=_ConfigSchema)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema, "title": "feedsvc config"}

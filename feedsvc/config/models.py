@@ -1,0 +1,234 @@
+"""The config's shape as pydantic models, and `SectionRef`: one section with every setting resolved.
+
+These models are the single source of truth for the config's shape: validation, defaults and the
+JSON Schema printed by `feedsvc schema` all come from them. What the rooms below config receive is
+plain data (`feedsvc.model.Rules`, `feedsvc.model.FetchSettings`), never these models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from feedsvc import model
+from feedsvc.config.fields import Css, CssList, Duration, HttpUrl, Regex, Slug, StoreUrl, TimeZone
+from feedsvc.errors import NotFound
+
+# The plain records' defaults are the config's defaults: one value, written once.
+_FETCH = model.FetchSettings()
+_RULES = model.Rules()
+_SLUG_MAP: dict[str, Any] = {"additionalProperties": False}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    public_url: HttpUrl | None = Field(None, description="Base URL feeds are reached at; default http://host:port")
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+class StoreConfig(_Strict):
+    url: StoreUrl = Field(
+        "sqlite:///feedsvc.db", description="sqlite:///path.db (relative to the working directory; postgresql:// later)"
+    )
+    max_entries: int = Field(100, ge=1, description="Rolling window: newest N entries per section")
+    max_age_days: int = Field(30, ge=1, description="Rolling window: nothing older than this")
+
+
+def _plain(source: BaseModel, record: type[Any]) -> Any:
+    return record(**{f.name: getattr(source, f.name) for f in fields(record)})
+
+
+class FetchConfig(_Strict):
+    user_agent: str = _FETCH.user_agent
+    connect_timeout: Duration = _FETCH.connect_timeout
+    read_timeout: Duration = _FETCH.read_timeout
+    total_timeout: Duration = _FETCH.total_timeout
+    per_host_concurrency: int = Field(_FETCH.per_host_concurrency, ge=1, le=32)
+    min_delay: Duration = Field(_FETCH.min_delay, description="Minimum gap between two requests to one host")
+    max_bytes: int = Field(_FETCH.max_bytes, ge=1024)
+    max_redirects: int = Field(_FETCH.max_redirects, ge=0, le=20)
+    retries: int = Field(_FETCH.retries, ge=0, le=10)
+    backoff: Duration = _FETCH.backoff
+    max_retry_after: Duration = Field(_FETCH.max_retry_after, description="Longest Retry-After honoured within one run")
+
+    def plain(self) -> model.FetchSettings:
+        """These settings as the plain record fetch/ reads."""
+        settings: model.FetchSettings = _plain(self, model.FetchSettings)
+        return settings
+
+
+class Defaults(_Strict):
+    refresh: Duration = timedelta(minutes=15)
+    timezone: TimeZone = "Asia/Shanghai"
+    language: str = "zh-CN"
+    max_new: int = Field(30, ge=1, description="Most new articles fetched per section per run")
+    article_attempts: int = Field(
+        5, ge=1, description="Refreshes that try an article that fails to load before it stays a list link")
+
+
+class Rules(_Strict):
+    """CSS selectors (and a regex) that beat the heuristics when given. All optional."""
+
+    links: Css = Field(None, description="CSS selector for article links on a list page")
+    link_pattern: Regex = Field(None, description="Regex an article URL must match (search, not fullmatch)")
+    next_page: Css = Field(None, description="CSS selector of the list page's next-page link")
+    max_pages: int = Field(_RULES.max_pages, ge=1, le=50)
+    title: Css = None
+    subtitle: Css = None
+    published: Css = None
+    author: Css = None
+    source: Css = None
+    editor: Css = None
+    body: Css = None
+    image: Css = None
+    remove: CssList = Field(_RULES.remove, description="CSS selectors of nodes dropped before extraction")
+
+    def merged(self, override: Rules | None) -> Rules:
+        """Section rules over site rules: fields the section sets win; `remove` lists add up."""
+        if override is None:
+            return self
+        data = self.model_dump()
+        for key in override.model_fields_set:
+            value = getattr(override, key)
+            data[key] = tuple(self.remove) + tuple(value) if key == "remove" else value
+        return Rules(**data)
+
+    def plain(self) -> model.Rules:
+        """These rules as the plain record extract/ reads."""
+        rules: model.Rules = _plain(self, model.Rules)
+        return rules
+
+
+class Section(_Strict):
+    title: str
+    url: HttpUrl | None = Field(None, description="The section's list page")
+    nav: str | None = Field(None, description="Navigation label on the home page; its link is the list page")
+    description: str | None = None
+    refresh: Duration | None = None
+    max_new: int | None = Field(None, ge=1)
+    max_entries: int | None = Field(None, ge=1)
+    max_age_days: int | None = Field(None, ge=1)
+    rules: Rules | None = None
+
+    @model_validator(mode="after")
+    def _url_or_nav(self) -> Section:
+        if not self.url and not self.nav:
+            raise ValueError("a section needs `url` or `nav` (its navigation label on the home page)")
+        return self
+
+
+class Site(_Strict):
+    title: str
+    home: HttpUrl
+    timezone: TimeZone | None = None
+    language: str | None = None
+    refresh: Duration | None = Field(None, description="Refresh interval of this site's sections (default: defaults.refresh)")
+    allowed_hosts: tuple[str, ...] = ()
+    robots: bool = Field(True, description="Honour robots.txt (set false only with the site's consent)")
+    rules: Rules = Rules()
+    sections: dict[Slug, Section] = Field(json_schema_extra=_SLUG_MAP)
+
+    def hosts(self, section_urls: tuple[str, ...] | list[str] = ()) -> frozenset[str]:
+        """Hosts that belong to the site (the only ones fetched for it): its home, its section URLs
+        (configured, and `section_urls`, e.g. a list page a nav label led to) and its allowed_hosts."""
+        hosts = {urlsplit(self.home).hostname or ""}
+        hosts.update(urlsplit(u).hostname or "" for u in section_urls if u)
+        hosts.update(h.lower() for h in self.allowed_hosts)
+        for section in self.sections.values():
+            if section.url:
+                hosts.add(urlsplit(section.url).hostname or "")
+        hosts.discard("")
+        return frozenset(h.lower() for h in hosts)
+
+
+class Config(_Strict):
+    server: ServerConfig = ServerConfig()
+    store: StoreConfig = StoreConfig()
+    fetch: FetchConfig = FetchConfig()
+    defaults: Defaults = Defaults()
+    sites: dict[Slug, Site] = Field(default_factory=dict, json_schema_extra=_SLUG_MAP)
+
+    # Where this config was read from; set by load_config, never by the YAML (the loader rejects the key).
+    source_file: SkipJsonSchema[str] = Field("", exclude=True)
+
+    def section_refs(self) -> list[SectionRef]:
+        """Every configured section with its effective settings (section over site over defaults)."""
+        refs = []
+        for site_name, site in self.sites.items():
+            for section_name in site.sections:
+                refs.append(SectionRef.build(self, site_name, section_name))
+        return refs
+
+    def section_ref(self, site: str, section: str) -> SectionRef:
+        return SectionRef.build(self, site, section)
+
+    def lookup(self, site: str, section: str | None = None) -> list[SectionRef]:
+        """The sections a name picks: `site` → all of its sections, `site` + `section` → that one.
+
+        NotFound names what does exist; the CLI prints it and the web room answers 404 with it.
+        """
+        if site not in self.sites:
+            raise NotFound(f"unknown site {site!r}; sites: {', '.join(self.sites) or '(none)'}")
+        sections = self.sites[site].sections
+        if section is None:
+            return [SectionRef.build(self, site, name) for name in sections]
+        if section not in sections:
+            raise NotFound(f"unknown section {section!r} of site {site!r}; sections: {', '.join(sections)}")
+        return [SectionRef.build(self, site, section)]
+
+
+@dataclass(frozen=True)
+class SectionRef:
+    """A section with every setting resolved; what refresh, scheduler and web work from."""
+
+    site_name: str
+    name: str
+    site: Site
+    section: Section
+    url: str | None  # None until a nav label is resolved
+    refresh: timedelta
+    timezone: str
+    language: str
+    max_new: int
+    article_attempts: int
+    max_entries: int
+    max_age_days: int
+    rules: model.Rules
+
+    @property
+    def key(self) -> str:
+        return f"{self.site_name}/{self.name}"
+
+    @classmethod
+    def build(cls, config: Config, site_name: str, section_name: str) -> SectionRef:
+        site = config.sites[site_name]
+        section = site.sections[section_name]
+        d = config.defaults
+        return cls(
+            site_name=site_name,
+            name=section_name,
+            site=site,
+            section=section,
+            url=section.url,
+            refresh=section.refresh or site.refresh or d.refresh,
+            timezone=site.timezone or d.timezone,
+            language=site.language or d.language,
+            max_new=section.max_new or d.max_new,
+            article_attempts=d.article_attempts,
+            max_entries=section.max_entries or config.store.max_entries,
+            max_age_days=section.max_age_days or config.store.max_age_days,
+            rules=site.rules.merged(section.rules).plain(),
+        )
