@@ -22,7 +22,8 @@ from feedsvc.extract.body import Body, build_body, score_body
 from feedsvc.extract.bylines import find_authors, find_editors, find_source, split_names
 from feedsvc.extract.dates import find_dates
 from feedsvc.extract.headline import find_subtitle, find_title
-from feedsvc.extract.page import Line, Node, Page, as_text, clean_text, drop_tree, select, text_of
+from feedsvc.extract.html import Node, clean_text, drop_tree, select, text_of
+from feedsvc.extract.page import Line, Page, as_text
 from feedsvc.extract.published import find_published
 from feedsvc.extract.sanitize import sanitize_element
 from feedsvc.extract.urls import canonical_url

@@ -17,19 +17,15 @@ from datetime import datetime
 from feedsvc.config import Rules
 from feedsvc.extract.bylines import find_authors, find_source
 from feedsvc.extract.dates import find_dates
-from feedsvc.extract.page import Node, Page, as_text, class_and_id, is_element, select, text_of
+from feedsvc.extract.html import Node, class_and_id, is_element, select, squash, text_of
+from feedsvc.extract.page import Page, as_text
 
 __all__ = ["find_subtitle", "find_title"]
 
-_KEY_WS = re.compile(r"[\s\u00a0\u3000]+")
 _TITLE_HINT = re.compile(r"title|headline|heading|biaoti|\btit\b|subject|arti_?tit|news_?tit", re.I)
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _TAG_WEIGHT = {"h1": 1.0, "h2": 0.9, "h3": 0.7, "h4": 0.6, "h5": 0.6, "h6": 0.5}
 _TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|--|—|–|-|::|·)\s*")
-
-
-def _key(text: str) -> str:
-    return _KEY_WS.sub("", text or "")
 
 
 def find_title(page: Page, rules: Rules, body_el: Node | None) -> tuple[str, Node | None]:
@@ -40,11 +36,11 @@ def find_title(page: Page, rules: Rules, body_el: Node | None) -> tuple[str, Nod
             return text, el
     refs = [t for t in (page.html_title, page.meta_first("og:title", "twitter:title"),
                         as_text(page.jsonld_first("headline", "name"))) if t]
-    ref_keys = [_key(r) for r in refs]
+    ref_keys = [squash(r) for r in refs]
     best: tuple[float, str, Node | None] = (0.0, "", None)
     candidates = _title_candidates(page.root)
     for el, text in candidates:
-        key = _key(text)
+        key = squash(text)
         affinity = 0.0
         for ref, ref_key in zip(refs, ref_keys, strict=True):
             if key == ref_key:

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 from feedsvc.config import Rules
 from feedsvc.extract.dates import date_from_url, find_dates, parse_date, parse_iso
-from feedsvc.extract.page import Line, Node, Page, as_text, class_and_id, select, text_of
+from feedsvc.extract.html import Node, class_and_id, select, text_of
+from feedsvc.extract.page import Line, Page, as_text
 from feedsvc.model import ListedLink
 
 __all__ = ["find_published"]

@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 import nh3
 from lxml import etree
 
-from feedsvc.extract.page import Node, drop_tag
+from feedsvc.extract.html import Node, drop_tag
 
 __all__ = ["LAZY_SRC_ATTRS", "absolutize", "clean_html", "resolve_lazy_images", "sanitize_element", "sanitize_html",
            "unwrap_dead_links"]
