@@ -22,6 +22,7 @@ from feedsvc.extract.html import (
     class_and_id,
     clean_text,
     drop_tree,
+    elements,
     is_element,
     squash,
     text_of,
@@ -47,6 +48,7 @@ _PARAGRAPH_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "li", "dd", "dt"
 _ATOMIC = frozenset({"ul", "ol", "dl", "pre", "blockquote", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "table",
                      "video", "audio"})
 _MEDIA = ("img", "video", "audio")
+_CLASSED = etree.XPath(".//*[@class or @id]")
 _INDENT = " \t\r\n\u00a0\u3000\u2002\u2003"
 
 
@@ -63,8 +65,9 @@ def score_body(root: Node) -> Node | None:
     body = root.find("body")
     scope = body if body is not None else root
     nodes = list(scope.iter(etree.Element))
-    stats: dict = {}  # el -> (chars, link chars, inline chars, inline link chars, inline punctuation)
-    blocks: list = []  # (text block, its score)
+    # el -> (chars, link chars, inline chars, inline link chars, inline punctuation)
+    stats: dict[Node, tuple[int, int, int, int, int]] = {}
+    blocks: list[tuple[Node, int]] = []  # (text block, its score)
     for el in reversed(nodes):
         is_link = el.tag == "a"
         t, p = _stat(el.text)
@@ -92,19 +95,19 @@ def score_body(root: Node) -> Node | None:
         if plain >= 6 and el.tag in BLOCK_TAGS:
             blocks.append((el, plain + 6 * ip))
     page_chars = stats[scope][0] if scope in stats else 0
-    excluded: set = set()
+    excluded: set[Node] = set()
     for el in scope.iter(*_DROP_TAGS):
         excluded.add(el)
     # Comments, sidebars and footers: their text counts for nothing. A class on a wrapper of nearly
     # the whole page (<div class="wrap has-sidebar">) describes the layout, not a chrome block.
-    in_chrome: set = set()
-    for el in scope.xpath(".//*[@class or @id]"):
+    in_chrome: set[Node] = set()
+    for el in elements(_CLASSED(scope)):
         if _CHROME_SCOPE.search(class_and_id(el)) and stats[el][0] < 0.9 * page_chars:
             in_chrome.add(el)
     for el in nodes:
         if el.getparent() in in_chrome:
             in_chrome.add(el)
-    scores: dict = {}
+    scores: dict[Node, float] = {}
     for el, own in blocks:
         if el in in_chrome:
             continue

@@ -107,11 +107,11 @@ def find_subtitle(root: Node, rules: Rules, title_el: Node | None, now: datetime
         return " / ".join(t for t in texts if t)
     if title_el is None:
         return ""
-    anchor = title_el
+    anchor, parent = title_el, title_el.getparent()
     # An <h1> alone in its wrapper: the kicker lines are the wrapper's neighbours.
-    while anchor.getparent() is not None and len([c for c in anchor.getparent() if is_element(c)]) == 1 \
-            and anchor.getparent().tag not in ("body", "html"):
-        anchor = anchor.getparent()
+    while parent is not None and parent.tag not in ("body", "html") and \
+            sum(1 for c in parent if is_element(c)) == 1:
+        anchor, parent = parent, parent.getparent()
     above = _kicker(anchor.getprevious(), now)
     below = _kicker(anchor.getnext(), now)
     return " / ".join(t for t in (above, below) if t)

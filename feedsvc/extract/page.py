@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from lxml import etree
 
@@ -59,12 +60,13 @@ class Page:
     root: Node
     html_title: str = ""
     meta: dict[str, list[str]] = field(default_factory=dict)
-    jsonld: list[dict] = field(default_factory=list)
-    order: dict = field(default_factory=dict)
+    jsonld: list[dict[str, Any]] = field(default_factory=list)
+    order: dict[Node, int] = field(default_factory=dict)
     base_href: str = ""  # <base href>, against which the page's relative links resolve
 
     @classmethod
     def parse(cls, html: str) -> Page:
+        """The page read from `html`; ExtractError (from parse_html) for an empty or unparseable one."""
         root = parse_html(html)
         page = cls(root=root)
         title = root.find(".//title")
@@ -95,7 +97,7 @@ class Page:
         return None
 
     def prune(self) -> None:
-        """Drop invisible nodes and comments, then number the remaining nodes in document order."""
+        """Drop invisible nodes, then number the remaining nodes in document order."""
         body = self.root.find("body")
         scope = body if body is not None else self.root
         etree.strip_elements(scope, *INVISIBLE_TAGS, with_tail=False)
@@ -154,7 +156,7 @@ class Page:
         return out
 
 
-def _jsonld_objects(text: str) -> Iterator[dict]:
+def _jsonld_objects(text: str) -> Iterator[dict[str, Any]]:
     try:
         data = json.loads(text)
     except ValueError:
