@@ -108,7 +108,7 @@ def test_select_returns_document_order_and_nothing_for_no_or_a_bad_selector() ->
 # --- parse_html ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("html", ["", "   \n\t", "<!-- only a comment -->", "\udcff"])
+@pytest.mark.parametrize("html", ["", "   \n\t", "<!-- only a comment -->", "\x00\x01", "<?php echo 1 ?>"])
 def test_an_empty_or_unreadable_page_is_an_extract_error(html: str) -> None:
     with pytest.raises(ExtractError, match="empty page"):
         parse_html(html)
@@ -117,6 +117,12 @@ def test_an_empty_or_unreadable_page_is_an_extract_error(html: str) -> None:
 def test_parse_html_reads_what_lxml_would_refuse_as_str() -> None:
     root = parse_html('<?xml version="1.0" encoding="gb2312"?><html><body><p>慈溪\x00新闻\x0b网</p></body></html>')
     assert text_of(one(root, ".//p")) == "慈溪新闻网"
+
+
+def test_a_lone_surrogate_does_not_cut_the_page_short() -> None:
+    # Only a surrogateescape decoder makes them; lxml's own str parsing stopped reading at the first one.
+    root = parse_html("<html><body><p>前</p>\udcff<p>后</p></body></html>")
+    assert [text_of(p) for p in root.iter("p")] == ["前", "后"]
 
 
 def test_a_stale_meta_charset_does_not_re_decode_the_text() -> None:

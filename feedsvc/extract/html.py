@@ -48,23 +48,27 @@ CHROME_TAGS = frozenset({"nav", "header", "footer", "aside"})
 # --- parsing ------------------------------------------------------------------------------------
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # str.translate is 15x slower here
+# NUL and the other C0 controls but tab, LF and CR: not text on any page. In UTF-8 these bytes stand
+# only for themselves (never inside a multi-byte sequence), so deleting them from the bytes is exact.
+_CONTROL_BYTES = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
 # One parser for every page: lxml locks it per parse, and building one per call costs more.
-_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True)
+_PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
 
 
 def parse_html(html: str) -> Node:
     """The document root of `html`; ExtractError for an empty or unparseable page."""
     if not html or not html.strip():
         raise ExtractError("empty page")
-    # lxml refuses str input that carries an XML encoding declaration or NUL/control characters.
-    # Parsing the str (not bytes) also keeps a stale <meta charset=gb2312> from re-decoding it.
-    html = _CONTROL_CHARS.sub("", _XML_DECL.sub("", html, count=1))
+    # Bytes with their encoding named: a stale <meta charset=gb2312> must not re-decode text that is
+    # already decoded, and bytes.translate drops the control characters in a fraction of the time a
+    # regex over the str takes (1.5 ms on a 300 KB page). Lone surrogates (only a decoder's
+    # surrogateescape makes them) pass through to become U+FFFD rather than cut the page short.
+    data = _XML_DECL.sub("", html, count=1).encode("utf-8", "surrogatepass").translate(None, _CONTROL_BYTES)
     try:
-        root = etree.fromstring(html, _PARSER)
-    except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
+        root = etree.fromstring(data, _PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError) as exc:
         raise ExtractError(f"unparseable HTML: {exc}") from exc
-    if root is None:  # nothing but whitespace, comments or text lxml could not read (lone surrogates)
+    if root is None:  # nothing but whitespace, control characters or comments
         raise ExtractError("empty page")
     return root
 
