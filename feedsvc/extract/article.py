@@ -57,7 +57,8 @@ def extract_article(
     published = find_published(page, rules, header, lines, body_el, url, tz, now, listed)
 
     # Configured selectors are read before the body is rebuilt (which moves its nodes).
-    selected = {name: _selected_text(root, getattr(rules, name)) for name in ("author", "source", "editor")}
+    selected = {"author": _selected_text(root, rules.author), "source": _selected_text(root, rules.source),
+                "editor": _selected_text(root, rules.editor)}
     body = Body()
     if body_el is not None:
         configured = select(root, rules.body)
