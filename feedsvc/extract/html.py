@@ -51,8 +51,12 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 # NUL and the other C0 controls but tab, LF and CR: not text on any page. In UTF-8 these bytes stand
 # only for themselves (never inside a multi-byte sequence), so deleting them from the bytes is exact.
 _CONTROL_BYTES = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
-# One parser for every page: lxml locks it per parse, and building one per call costs more.
-_PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+
+
+def _parser() -> etree.HTMLParser:
+    # A new parser per page: lxml holds a parser's lock for a whole parse and refresh extracts in
+    # worker threads, so a shared one would make them queue; building one costs about 3 µs.
+    return etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
 
 
 def parse_html(html: str) -> Node:
@@ -65,7 +69,7 @@ def parse_html(html: str) -> Node:
     # surrogateescape makes them) pass through to become U+FFFD rather than cut the page short.
     data = _XML_DECL.sub("", html, count=1).encode("utf-8", "surrogatepass").translate(None, _CONTROL_BYTES)
     try:
-        root = etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, _parser())
     except (etree.ParserError, etree.XMLSyntaxError) as exc:
         raise ExtractError(f"unparseable HTML: {exc}") from exc
     if root is None:  # nothing but whitespace, control characters or comments

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from feedsvc.config import Rules
 from feedsvc.errors import ExtractError
 from feedsvc.extract.dates import parse_date
-from feedsvc.extract.html import Node, clean_text, is_element, parse_html, raw_text, select, squash, text_of
+from feedsvc.extract.html import Node, clean_text, parse_html, raw_text, select, squash, text_of
 from feedsvc.extract.list_page import ListPage, base_url, in_nav_area
 from feedsvc.extract.urls import canonical_url, host_of, is_list_leaf, same_site, url_date
 from feedsvc.model import ListedLink
@@ -86,7 +86,7 @@ def _assign_items(anchors: list[_Anchor]) -> None:
 
 def _text_outside(el: Node, skip: Node) -> list[str]:
     """Text pieces of `el` except those inside `skip`, kept apart so "摘要3" and "2021-12-03" never fuse."""
-    parts = [el.text or ""] if el is not skip and is_element(el) and el.tag not in ("script", "style") else []
+    parts = [el.text or ""] if el is not skip and isinstance(el.tag, str) and el.tag not in ("script", "style") else []
     for child in el:
         if child is not skip:
             parts.extend(_text_outside(child, skip))
