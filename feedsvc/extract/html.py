@@ -106,7 +106,7 @@ def _compile(css: str) -> CSSSelector | str:
         return str(exc) or type(exc).__name__
     except etree.XPathError as exc:  # what lxml makes of the translation: bad syntax, undefined prefix
         return f"lxml cannot run it ({exc})"
-    except ValueError as exc:  # escapes that come out as NUL or control characters, or past U+10FFFF
+    except ValueError as exc:  # an escape (`\1`) that comes out as a control character lxml refuses
         return str(exc)
     return compiled
 

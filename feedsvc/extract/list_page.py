@@ -1,5 +1,5 @@
-"""A list page parsed once per call, and what the call keeps asking of it: hrefs as canonical URLs,
-anchor text, and which areas are chrome (navigation, header, footer, sidebars like 24小时/排行/热点)."""
+"""A list page (parsed by extract/html.py) and what one call keeps asking of it: hrefs as canonical
+URLs, and which areas are chrome (navigation, header, footer, sidebars like 24小时/排行/热点)."""
 
 from __future__ import annotations
 
