@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+import yaml
 from lxml.cssselect import CSSSelector
 
 from feedsvc.errors import ExtractError
@@ -91,6 +93,34 @@ def test_an_invalid_selector_refused_once_is_refused_again() -> None:
     for _ in range(2):  # the second answer comes from the cache
         with pytest.raises(SelectorError, match="'p\\[class=' is not a valid CSS selector"):
             compile_selector("p[class=")
+
+
+_CSS_RULES = ("links", "next_page", "title", "subtitle", "published", "author", "source", "editor", "body", "image")
+
+
+def _shipped_selectors(node: object) -> list[str]:
+    """Every CSS selector under a `rules:` block of a parsed YAML document."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "rules" and isinstance(value, dict):
+                found += [value[k] for k in _CSS_RULES if isinstance(value.get(k), str)]
+                found += list(value.get("remove") or [])
+            else:
+                found += _shipped_selectors(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _shipped_selectors(item)
+    return found
+
+
+def test_every_selector_the_shipped_config_holds_compiles_and_runs(repo_root: Path) -> None:
+    shipped = _shipped_selectors(yaml.safe_load((repo_root / "config.yaml").read_text("utf-8")))
+    assert len(shipped) >= 8  # the cxnews site rules and its sections' `links`
+    root = parse_html(PAGE)
+    for css in shipped:
+        assert isinstance(compile_selector(css), CSSSelector), css
+        select(root, css)
 
 
 # --- select -------------------------------------------------------------------------------------
