@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from feedsvc.config import SLUG_RE
 from feedsvc.extract.discovery import (
     NavLink,
     common_url_pattern,
@@ -16,6 +15,7 @@ from feedsvc.extract.discovery import (
     site_name,
     site_slug,
 )
+from feedsvc.model import SLUG_RE
 
 HOME = """<html><head><title>首页 - 示例新闻网</title></head><body>
 <div class="topbar"><a href="/">首页</a> <a href="/local/">新闻中心</a> <a href="/help/">帮助</a></div>

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from feedsvc.config import Rules
 from feedsvc.extract.links import find_links, find_nav_link, next_page_url
 from feedsvc.extract.urls import canonical_url, host_of, registrable_domain, same_site, url_date
+from feedsvc.model import Rules
 
 NOW = datetime(2021, 12, 8, 12, 0, tzinfo=UTC)
 CST = timezone(timedelta(hours=8))
@@ -256,7 +256,7 @@ def test_pattern_on_a_page_whose_main_list_sits_in_a_right_column():
 
 def unchecked_rules(**fields: object) -> Rules:
     """Rules as code may build them, skipping the validation that refuses bad selectors in config files."""
-    return Rules.model_construct(**{**Rules().model_dump(), **fields})
+    return Rules(**fields)
 
 
 def test_invalid_css_selector_counts_as_unset():

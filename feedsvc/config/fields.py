@@ -58,7 +58,7 @@ def _check_css(value: str | None) -> str | None:
     if value is None:
         return None
     # Imported here, not at the top: `feedsvc check`/`schema` of a config without rules never load lxml.
-    from feedsvc.config.css import compile_selector  # at merge: from feedsvc.extract.html import ...
+    from feedsvc.extract.html import compile_selector
 
     try:
         compile_selector(value)

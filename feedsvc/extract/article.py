@@ -21,7 +21,8 @@ from feedsvc.extract.body import Body, build_body, score_body
 from feedsvc.extract.bylines import find_authors, find_editors, find_source, split_names
 from feedsvc.extract.dates import find_dates
 from feedsvc.extract.headline import find_subtitle, find_title
-from feedsvc.extract.page import Line, Node, Page, as_text, clean_text, drop_tree, select, text_of
+from feedsvc.extract.html import Node, clean_text, drop_tree, select, text_of
+from feedsvc.extract.page import Line, Page, as_text
 from feedsvc.extract.published import find_published
 from feedsvc.extract.sanitize import sanitize_element
 from feedsvc.extract.urls import canonical_url
@@ -55,7 +56,8 @@ def extract_article(
     published = find_published(page, rules, header, lines, body_el, url, tz, now, listed)
 
     # Configured selectors are read before the body is rebuilt (which moves its nodes).
-    selected = {name: _selected_text(root, getattr(rules, name)) for name in ("author", "source", "editor")}
+    selected = {"author": _selected_text(root, rules.author), "source": _selected_text(root, rules.source),
+                "editor": _selected_text(root, rules.editor)}
     body = Body()
     if body_el is not None:
         configured = select(root, rules.body)

@@ -15,11 +15,21 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from feedsvc.extract.page import BLOCK_TAGS, Node, class_and_id, clean_text, drop_tree, is_element, text_of
+from feedsvc.extract.html import (
+    BLOCK_TAGS,
+    CHROME_TAGS,
+    Node,
+    class_and_id,
+    clean_text,
+    drop_tree,
+    elements,
+    is_element,
+    squash,
+    text_of,
+)
 
 __all__ = ["Body", "build_body", "score_body"]
 
-_WS = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
 _SENTENCE = re.compile(r"[，。！？；,.!?;]")
 _PUNCT = re.compile(r"[，。！？；：、,!?;“”\"「」]")
 _POSITIVE = re.compile(r"article|content|text|body|main|zoom|post|entry|detail|story|conte|news_?txt|正文", re.I)
@@ -30,13 +40,15 @@ _NEGATIVE = re.compile(
     re.I,
 )
 _CHROME_SCOPE = re.compile(r"footer|\bfoot|copyright|comment|sidebar|\bnav\b|\bmenu|relate|recommend|\brank", re.I)
-_CHROME_TAGS = ("nav", "aside", "footer", "form", "header", "menu")
+# Inside an article a form or a menu is a widget (search box, comment form), never text.
+_DROP_TAGS = CHROME_TAGS | {"form", "menu"}
 # Text blocks are credited here; bare containers carry text only when it sits directly in them.
 _PARAGRAPH_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "li", "dd", "dt", "pre", "blockquote", "figcaption",
                              "caption", "th"})
 _ATOMIC = frozenset({"ul", "ol", "dl", "pre", "blockquote", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "table",
                      "video", "audio"})
 _MEDIA = ("img", "video", "audio")
+_CLASSED = etree.XPath(".//*[@class or @id]")
 _INDENT = " \t\r\n\u00a0\u3000\u2002\u2003"
 
 
@@ -53,8 +65,9 @@ def score_body(root: Node) -> Node | None:
     body = root.find("body")
     scope = body if body is not None else root
     nodes = list(scope.iter(etree.Element))
-    stats: dict = {}  # el -> (chars, link chars, inline chars, inline link chars, inline punctuation)
-    blocks: list = []  # (text block, its score)
+    # el -> (chars, link chars, inline chars, inline link chars, inline punctuation)
+    stats: dict[Node, tuple[int, int, int, int, int]] = {}
+    blocks: list[tuple[Node, int]] = []  # (text block, its score)
     for el in reversed(nodes):
         is_link = el.tag == "a"
         t, p = _stat(el.text)
@@ -82,19 +95,19 @@ def score_body(root: Node) -> Node | None:
         if plain >= 6 and el.tag in BLOCK_TAGS:
             blocks.append((el, plain + 6 * ip))
     page_chars = stats[scope][0] if scope in stats else 0
-    excluded: set = set()
-    for el in scope.iter(*_CHROME_TAGS):
+    excluded: set[Node] = set()
+    for el in scope.iter(*_DROP_TAGS):
         excluded.add(el)
     # Comments, sidebars and footers: their text counts for nothing. A class on a wrapper of nearly
     # the whole page (<div class="wrap has-sidebar">) describes the layout, not a chrome block.
-    in_chrome: set = set()
-    for el in scope.xpath(".//*[@class or @id]"):
+    in_chrome: set[Node] = set()
+    for el in elements(_CLASSED(scope)):
         if _CHROME_SCOPE.search(class_and_id(el)) and stats[el][0] < 0.9 * page_chars:
             in_chrome.add(el)
     for el in nodes:
         if el.getparent() in in_chrome:
             in_chrome.add(el)
-    scores: dict = {}
+    scores: dict[Node, float] = {}
     for el, own in blocks:
         if el in in_chrome:
             continue
@@ -157,7 +170,7 @@ def _is_dateline(text: str) -> bool:
     m = _DATE_SHAPE.search(text)
     if not m:
         return False
-    rest = _WS.sub("", text[: m.start()] + text[m.end():])
+    rest = squash(text[: m.start()] + text[m.end():])
     return bool(_DATELINE_LABEL.search(text)) or len(rest) <= 12
 
 
@@ -190,7 +203,7 @@ def _drop_chrome_nodes(el: Node) -> None:
     for node in list(el.iterdescendants(etree.Element)):
         if node.getparent() is None:
             continue
-        if node.tag in _CHROME_TAGS:
+        if node.tag in _DROP_TAGS:
             drop_tree(node)
             continue
         if node.tag not in BLOCK_TAGS:
@@ -302,11 +315,11 @@ def _block_stats(block: Node) -> tuple[str, int, bool]:
 
 def _filter(blocks: list[Node], title: str) -> Body:
     body = Body()
-    title_key = _WS.sub("", title)
+    title_key = squash(title)
     seen_prose = related = False
     for block in blocks:
         text, link_chars, media = _block_stats(block)
-        key = _WS.sub("", text)
+        key = squash(text)
         if not key and not media:
             continue
         prose = len(key) >= 40 and link_chars < 0.2 * len(text)

@@ -82,16 +82,17 @@ def find_authors(lines: list[str], *, lead: str = "") -> list[str]:
                 continue  # 记者 张蕊 摄: a photographer, not the author
             names.extend(n for n in split_names(m.group("names")) if n not in names)
         if not names:
-            m = _COMPILER.search(line)
-            if m:
-                names = split_names(m.group("names"))
+            compiler = _COMPILER.search(line)
+            if compiler:
+                names = split_names(compiler.group("names"))
         if names:
             return names
-    m = _LEAD_CREDIT.match(lead)
-    if m:
+    credit = _LEAD_CREDIT.match(lead)
+    if credit:
+        inner = credit.group("inner")
         names = []
-        for found in _AUTHOR.finditer(m.group("inner")):
-            if not _PHOTO_AFTER.match(m.group("inner"), found.end()):
+        for found in _AUTHOR.finditer(inner):
+            if not _PHOTO_AFTER.match(inner, found.end()):
                 names.extend(n for n in split_names(found.group("names")) if n not in names)
         return names
     return []

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from lxml import etree
-
-from feedsvc.extract.list_page import WHITESPACE, ListPage, element_text, in_nav_area, parse_html
-from feedsvc.extract.urls import canonical_url, host_of, registrable_domain, url_date
+from feedsvc.errors import ExtractError
+from feedsvc.extract.html import Node, parse_html, text_of
+from feedsvc.extract.list_page import ListPage, in_nav_area
+from feedsvc.extract.urls import canonical_url, host_of, is_list_leaf, registrable_domain, url_date
 from feedsvc.model import SLUG_RE
 
 # Navigation labels are a few words; longer anchor text in a header is a headline or a slogan.
@@ -19,7 +19,6 @@ MAX_LABEL = 16
 # A nav link's group is its nearest block-level ancestor: the <ul> of a menu, the <div> of a bar.
 _GROUP_TAGS = frozenset({"ul", "ol", "dl", "div", "nav", "header", "p", "td", "tr", "table", "section"})
 _HOME_LEAF_RE = re.compile(r"^(index|default|home)\.(s?html?|php|aspx?|jsp)$", re.I)
-_LIST_LEAF_RE = re.compile(r"^(index|default|list)(_\d+)?\.(s?html?|php|aspx?|jsp)$", re.I)
 _TITLE_SPLIT_RE = re.compile(
     r"\s+[-–—|·•:]\s+|[_|｜丨—–·•]|(?<=[\u3000-\u9fff])\s*[-:：]\s*|\s*[-:：]\s*(?=[\u3000-\u9fff])")
 # Title parts that name the page, not the site ("首页 - 慈溪新闻网", "慈溪新闻网_官方网站").
@@ -45,21 +44,22 @@ def nav_links(html: str, page_url: str) -> list[NavLink]:
     in the main menu), the label in the larger menu wins: that is the one the site calls the section.
     Menus are ordered largest first, links within a menu in page order.
     """
-    doc = parse_html(html)
-    if doc is None:
+    try:
+        doc = parse_html(html)
+    except ExtractError:
         return []
     page = ListPage(doc, page_url)
     page_host = host_of(page_url)
     home = _home_key(canonical_url(page_url))
-    groups: dict[etree._Element, list[NavLink]] = {}
+    groups: dict[Node, list[NavLink]] = {}
     for el, href in page.hrefs():
-        label = element_text(el)
+        label = text_of(el)
         if not 2 <= len(label) <= MAX_LABEL or not any(c.isalpha() for c in label) or not in_nav_area(el):
             continue
         url = page.url(href)
         if url is None or not page.on_site(url, page_host) or _home_key(url) == home:
             continue
-        groups.setdefault(_group_of(el), []).append(NavLink(WHITESPACE.sub(" ", label), url))
+        groups.setdefault(_group_of(el), []).append(NavLink(label, url))
     ranked = sorted(groups.values(), key=len, reverse=True)  # stable: equal menus keep page order
     seen: set[str] = set()
     out = []
@@ -71,7 +71,7 @@ def nav_links(html: str, page_url: str) -> list[NavLink]:
     return out
 
 
-def _group_of(el: etree._Element) -> etree._Element:
+def _group_of(el: Node) -> Node:
     for anc in el.iterancestors():
         if anc.tag in _GROUP_TAGS:
             return anc
@@ -89,9 +89,11 @@ def _home_key(url: str) -> str:
 
 def page_title(html: str) -> str:
     """The page's <title> text, whitespace collapsed ('' when there is none)."""
-    doc = parse_html(html)
-    el = doc.find(".//title") if doc is not None else None
-    return element_text(el) if el is not None else ""
+    try:
+        el = parse_html(html).find(".//title")
+    except ExtractError:
+        return ""
+    return text_of(el) if el is not None else ""
 
 
 def site_name(title: str) -> str:
@@ -121,9 +123,9 @@ def section_slug(url: str) -> str | None:
     """A slug from a list page's path: `/cixi/` → `cixi`, `/minetong/index.shtml` → `minetong`,
     `/news/local.html` → `local`; None when the path holds nothing URL-safe."""
     segments = [s for s in urlsplit(url).path.split("/") if s]
-    if segments and (_LIST_LEAF_RE.match(segments[-1]) or "." in segments[-1]):
+    if segments and (is_list_leaf(segments[-1]) or "." in segments[-1]):
         leaf = segments.pop()
-        if not _LIST_LEAF_RE.match(leaf):
+        if not is_list_leaf(leaf):
             segments.append(leaf.rsplit(".", 1)[0])
     for segment in reversed(segments):
         # A percent-encoded (Chinese) folder name would slug to hex soup: let the caller number it.

@@ -16,20 +16,16 @@ from datetime import datetime
 
 from feedsvc.extract.bylines import find_authors, find_source
 from feedsvc.extract.dates import find_dates
-from feedsvc.extract.page import Node, Page, as_text, class_and_id, is_element, select, text_of
+from feedsvc.extract.html import Node, class_and_id, is_element, select, squash, text_of
+from feedsvc.extract.page import Page, as_text
 from feedsvc.model import Rules
 
 __all__ = ["find_subtitle", "find_title"]
 
-_KEY_WS = re.compile(r"[\s\u00a0\u3000]+")
 _TITLE_HINT = re.compile(r"title|headline|heading|biaoti|\btit\b|subject|arti_?tit|news_?tit", re.I)
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _TAG_WEIGHT = {"h1": 1.0, "h2": 0.9, "h3": 0.7, "h4": 0.6, "h5": 0.6, "h6": 0.5}
 _TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|--|—|–|-|::|·)\s*")
-
-
-def _key(text: str) -> str:
-    return _KEY_WS.sub("", text or "")
 
 
 def find_title(page: Page, rules: Rules, body_el: Node | None) -> tuple[str, Node | None]:
@@ -40,11 +36,11 @@ def find_title(page: Page, rules: Rules, body_el: Node | None) -> tuple[str, Nod
             return text, el
     refs = [t for t in (page.html_title, page.meta_first("og:title", "twitter:title"),
                         as_text(page.jsonld_first("headline", "name"))) if t]
-    ref_keys = [_key(r) for r in refs]
+    ref_keys = [squash(r) for r in refs]
     best: tuple[float, str, Node | None] = (0.0, "", None)
     candidates = _title_candidates(page.root)
     for el, text in candidates:
-        key = _key(text)
+        key = squash(text)
         affinity = 0.0
         for ref, ref_key in zip(refs, ref_keys, strict=True):
             if key == ref_key:
@@ -111,11 +107,11 @@ def find_subtitle(root: Node, rules: Rules, title_el: Node | None, now: datetime
         return " / ".join(t for t in texts if t)
     if title_el is None:
         return ""
-    anchor = title_el
+    anchor, parent = title_el, title_el.getparent()
     # An <h1> alone in its wrapper: the kicker lines are the wrapper's neighbours.
-    while anchor.getparent() is not None and len([c for c in anchor.getparent() if is_element(c)]) == 1 \
-            and anchor.getparent().tag not in ("body", "html"):
-        anchor = anchor.getparent()
+    while parent is not None and parent.tag not in ("body", "html") and \
+            sum(1 for c in parent if is_element(c)) == 1:
+        anchor, parent = parent, parent.getparent()
     above = _kicker(anchor.getprevious(), now)
     below = _kicker(anchor.getnext(), now)
     return " / ".join(t for t in (above, below) if t)

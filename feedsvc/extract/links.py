@@ -10,21 +10,11 @@ from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from lxml import etree
-
+from feedsvc.errors import ExtractError
 from feedsvc.extract.dates import parse_date
-from feedsvc.extract.list_page import (
-    WHITESPACE,
-    ListPage,
-    base_url,
-    element_text,
-    in_nav_area,
-    parse_html,
-    raw_text,
-    select,
-    string_value,
-)
-from feedsvc.extract.urls import canonical_url, host_of, same_site, url_date
+from feedsvc.extract.html import Node, clean_text, parse_html, raw_text, select, squash, text_of
+from feedsvc.extract.list_page import ListPage, base_url, in_nav_area
+from feedsvc.extract.urls import canonical_url, host_of, is_list_leaf, same_site, url_date
 from feedsvc.model import ListedLink, Rules
 
 # Anchors whose text is one of these are chrome, not headlines.
@@ -34,7 +24,6 @@ _NAV_WORDS = frozenset({
     "关于我们", "联系我们", "法律声明", "网站地图", "不良信息举报", "设为首页", "加入收藏",
 })
 _ARTICLE_LEAF_RE = re.compile(r"\.(s?html?|php|aspx?|jsp)$", re.I)
-_LIST_LEAF_RE = re.compile(r"^(index|default|list)(_\d+)?\.(s?html?|php|aspx?|jsp)$|^$", re.I)
 _NEXT_TEXTS = frozenset({"下一页", "下页", "下一頁", "后页", "›", ">", "»", ">>", "next", "下一页>", "下一页>>"})
 _BARE_MONTH_DAY = re.compile(r"([01]?\d)[-/.]([0-3]?\d)")
 _NEXT_STRIP = "[]【】()（）<> \u3000\xa0"
@@ -45,17 +34,17 @@ _LONG_NUMBER_RE = re.compile(r"\d{5,}")
 
 @dataclass
 class _Anchor:
-    el: etree._Element
+    el: Node
     url: str
     text: str
     score: float = 0.0
-    item: etree._Element | None = None
+    item: Node | None = None
 
 
 def _url_score(url: str) -> float:
     path = urlsplit(url).path
     leaf = path.rsplit("/", 1)[-1]
-    if _LIST_LEAF_RE.match(leaf):
+    if not leaf or is_list_leaf(leaf):
         return -3.0
     score = 1.0
     if url_date(url):
@@ -78,7 +67,7 @@ def _is_headline(text: str) -> bool:
 
 def _assign_items(anchors: list[_Anchor]) -> None:
     """Item = the highest ancestor holding only this one candidate anchor (li, tr, div.item...)."""
-    counts: dict[etree._Element, int] = {}
+    counts: dict[Node, int] = {}
     for a in anchors:
         for anc in a.el.iterancestors():
             counts[anc] = counts.get(anc, 0) + 1
@@ -88,13 +77,13 @@ def _assign_items(anchors: list[_Anchor]) -> None:
             if counts.get(anc, 0) > 1 or anc.tag in ("body", "html"):
                 break
             # A lone link must not claim a whole column: a date printed far away is not "beside" it.
-            if len(string_value(anc)) > len(a.text) + 200:
+            if len(raw_text(anc)) > len(a.text) + 200:
                 break
             item = anc
         a.item = item
 
 
-def _text_outside(el: etree._Element, skip: etree._Element) -> list[str]:
+def _text_outside(el: Node, skip: Node) -> list[str]:
     """Text pieces of `el` except those inside `skip`, kept apart so "摘要3" and "2021-12-03" never fuse."""
     parts = [el.text or ""] if el is not skip and isinstance(el.tag, str) and el.tag not in ("script", "style") else []
     for child in el:
@@ -108,7 +97,7 @@ def _date_beside(a: _Anchor, tz: str, now: datetime) -> datetime | None:
     """A date printed in the link's list item, outside the anchor (whose headline may hold numbers)."""
     if a.item is None or a.item is a.el:
         return None
-    text = WHITESPACE.sub(" ", " ".join(_text_outside(a.item, a.el))).strip()
+    text = clean_text(" ".join(_text_outside(a.item, a.el)))
     if not any(c.isdigit() for c in text):
         return None
     found = parse_date(text, timezone=tz, now=now)
@@ -141,8 +130,8 @@ def _collect(page: ListPage, page_url: str, *, text_test: Callable[[str], bool] 
     return found
 
 
-def _anchor_text(el: etree._Element) -> str:
-    return element_text(el) or WHITESPACE.sub(" ", el.get("title") or "").strip()
+def _anchor_text(el: Node) -> str:
+    return text_of(el) or clean_text(el.get("title"))
 
 
 def _dedup(anchors: list[_Anchor]) -> list[_Anchor]:
@@ -156,7 +145,7 @@ def _dedup(anchors: list[_Anchor]) -> list[_Anchor]:
 
 
 def _by_css(page: ListPage, selector: str) -> list[_Anchor]:
-    picked: list[etree._Element] = []
+    picked: list[Node] = []
     for el in select(page.doc, selector):
         if el.tag in ("a", "area"):
             picked.append(el)
@@ -166,7 +155,7 @@ def _by_css(page: ListPage, selector: str) -> list[_Anchor]:
     out = []
     for el, href in page.hrefs():  # document order, whatever order the selector groups gave
         if el in wanted and (url := page.url(href)) is not None:
-            out.append(_Anchor(el, url, element_text(el) or (el.get("title") or "").strip()))
+            out.append(_Anchor(el, url, text_of(el) or (el.get("title") or "").strip()))
     return out
 
 
@@ -191,7 +180,7 @@ def _main_list(page: ListPage, anchors: list[_Anchor], page_host: str, *, vouche
     if not cands:
         return []
     _assign_items(cands)
-    groups: dict[etree._Element, list[_Anchor]] = {}
+    groups: dict[Node, list[_Anchor]] = {}
     for a in cands:
         container = a.item.getparent() if a.item is not None else None
         if container is None:
@@ -233,18 +222,20 @@ def find_links(html: str, page_url: str, rules: Rules | None = None, *,
     configured rules may return other hosts, which the fetcher skips and counts).
     `published` is a date printed in the same list item, outside the anchor.
     """
-    doc = parse_html(html)
-    if doc is None:
-        return []
-    rules = rules or Rules()
+    try:
+        doc = parse_html(html)
+    except ExtractError:
+        return []  # an empty list page lists nothing; the fetcher has already judged the response
     now = now or datetime.now(ZoneInfo(timezone))
-    pattern = re.compile(rules.link_pattern) if rules.link_pattern else None
+    links_css = rules.links if rules is not None else None
+    link_pattern = rules.link_pattern if rules is not None else None
+    pattern = re.compile(link_pattern) if link_pattern else None
     page_host = host_of(page_url)
     page = ListPage(doc, page_url)
 
     picked: list[_Anchor] = []
-    if rules.links:
-        picked = [a for a in _by_css(page, rules.links) if not pattern or pattern.search(a.url)]
+    if links_css:
+        picked = [a for a in _by_css(page, links_css) if not pattern or pattern.search(a.url)]
     if not picked and pattern:
         picked = _pattern_matches(page, _collect(page, page_url, url_test=pattern.search), page_host)
     elif not picked:
@@ -265,8 +256,9 @@ def _pattern_matches(page: ListPage, matching: list[_Anchor], page_host: str) ->
 
 def next_page_url(html: str, page_url: str, rules: Rules | None = None) -> str | None:
     """URL of the list's next page: `rules.next_page` (CSS), else rel=next, else a 下一页/›/> link."""
-    doc = parse_html(html)
-    if doc is None:
+    try:
+        doc = parse_html(html)
+    except ExtractError:
         return None
     base = base_url(doc, page_url)
     page = canonical_url(page_url)
@@ -286,7 +278,7 @@ def next_page_url(html: str, page_url: str, rules: Rules | None = None) -> str |
         if "next" in (el.get("rel") or "").lower().split() and (url := usable(el.get("href"))):
             return url
     for el in doc.iter("a"):
-        squashed = WHITESPACE.sub("", raw_text(el))
+        squashed = squash(raw_text(el))
         if (squashed.strip(_NEXT_STRIP).lower() in _NEXT_TEXTS or squashed in _NEXT_TEXTS) and (
                 url := usable(el.get("href"))):
             return url
@@ -295,15 +287,16 @@ def next_page_url(html: str, page_url: str, rules: Rules | None = None) -> str |
 
 def find_nav_link(html: str, page_url: str, label: str) -> str | None:
     """URL of the anchor whose text (whitespace removed) equals `label`; navigation areas first."""
-    doc = parse_html(html)
-    if doc is None:
+    try:
+        doc = parse_html(html)
+    except ExtractError:
         return None
-    want = WHITESPACE.sub("", label)
+    want = squash(label)
     page = ListPage(doc, page_url)
     matches = []
     for el, href in page.hrefs():
-        text = WHITESPACE.sub("", raw_text(el))
-        if (text == want or (not text and WHITESPACE.sub("", el.get("title") or "") == want)) and (
+        text = squash(raw_text(el))
+        if (text == want or (not text and squash(el.get("title")) == want)) and (
                 url := page.url(href)):
             matches.append((el, url))
     if not matches:

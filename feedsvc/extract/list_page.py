@@ -1,25 +1,14 @@
-"""A list page parsed once per call, and what the call keeps asking of it: hrefs as canonical URLs,
-anchor text, and which areas are chrome (navigation, header, footer, sidebars like 24小时/排行/热点)."""
+"""A list page (parsed by extract/html.py) and what one call keeps asking of it: hrefs as canonical
+URLs, and which areas are chrome (navigation, header, footer, sidebars like 24小时/排行/热点)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import lru_cache
 
-import lxml.html
-from cssselect import SelectorError
-from lxml import etree
-from lxml.cssselect import LxmlHTMLTranslator
-
+from feedsvc.extract.html import CHROME_TAGS, Node, base_href, class_and_id, is_element, text_of
 from feedsvc.extract.urls import canonical_url, host_of, same_site
 
-WHITESPACE = re.compile(r"\s+")
-# What lxml.html's text_content() runs, without its per-element class lookup.
-string_value = etree.XPath("string()", smart_strings=False)
-
-# Structural tags that never hold the main list.
-_CHROME_TAGS = frozenset({"nav", "header", "footer", "aside"})
 # Class/id words of areas that never hold the main list, and of areas that rarely do.
 _CHROME_TOKEN_RE = re.compile(
     r"(?:^|[-_\s])(nav|navs|navbar|menu|header|footer|foot|copyright|crumbs?|breadcrumbs?|daohang|"
@@ -32,82 +21,28 @@ _NAV_AREA_RE = re.compile(r"nav|menu|daohang|header|topbar|channel", re.I)
 _NETLOC_RE = re.compile(r"https?://([^/?#]*)")
 
 
-def parse_html(html: str) -> etree._Element | None:
-    """The page's lxml tree, or None for an empty or unparseable page."""
-    if not html or not html.strip():
-        return None
-    # Bytes + explicit encoding: lxml refuses `str` with an XML declaration, and a stale
-    # <meta charset=gb2312> must not re-decode text that is already decoded. Plain etree elements:
-    # lxml.html's per-element class lookup cost more than all the rest of the anchor loop.
-    data = html.encode("utf-8", "surrogatepass")
-    try:
-        return lxml.html.fromstring(data, parser=etree.HTMLParser(encoding="utf-8"))
-    except AttributeError:  # merging several <body>s ("</body><body>"), lxml.html needs its own elements
-        return _parse_with_html_elements(data)
-    except (etree.ParserError, ValueError):
-        return None
-
-
-def _parse_with_html_elements(data: bytes) -> etree._Element | None:
-    try:
-        return lxml.html.fromstring(data, parser=lxml.html.HTMLParser(encoding="utf-8"))
-    except (etree.ParserError, ValueError):
-        return None
-
-
-def raw_text(el: etree._Element) -> str:
-    """All text inside `el`, whitespace as written."""
-    # Most anchors hold one text node: reading it beats an XPath string() evaluation.
-    return (el.text or "") if len(el) == 0 else string_value(el)
-
-
-def element_text(el: etree._Element) -> str:
-    """All text inside `el`, whitespace runs collapsed to one space and trimmed."""
-    return WHITESPACE.sub(" ", raw_text(el)).strip()
-
-
-def base_url(doc: etree._Element, page_url: str) -> str:
+def base_url(doc: Node, page_url: str) -> str:
     """What relative hrefs resolve against: the page's <base href>, else its own URL."""
-    base = doc.find(".//base[@href]")
-    if base is not None:
-        return canonical_url(base.get("href", ""), page_url)
-    return page_url
+    href = base_href(doc)
+    return page_url if href is None else canonical_url(href, page_url)
 
 
-@lru_cache(maxsize=128)
-def _css_xpath(selector: str) -> str | None:
-    # Translating CSS to XPath costs more than running it; the few configured selectors repeat.
-    try:
-        return LxmlHTMLTranslator().css_to_xpath(selector)
-    except SelectorError:
-        return None
-
-
-def select(doc: etree._Element, selector: str) -> list[etree._Element]:
-    """Elements matching a CSS selector, in document order."""
-    path = _css_xpath(selector)
-    # As in article extraction: a bad selector matches nothing, heuristics carry on.
-    return [] if path is None else list(doc.xpath(path))
-
-
-def in_nav_area(el: etree._Element) -> bool:
+def in_nav_area(el: Node) -> bool:
     """Whether `el` sits inside <nav>, <header> or an element whose class/id says nav, menu, header..."""
-    return any(anc.tag in ("nav", "header") or _NAV_AREA_RE.search(_class_tokens(anc))
-               for anc in el.iterancestors() if isinstance(anc.tag, str))
+    return any(anc.tag in ("nav", "header") or _NAV_AREA_RE.search(class_and_id(anc))
+               for anc in el.iterancestors() if is_element(anc))
 
 
-def _class_tokens(el: etree._Element) -> str:
-    return f"{el.get('class') or ''} {el.get('id') or ''}".strip()
-
-
-def _own_area(el: etree._Element) -> float:
+def _own_area(el: Node) -> float:
     """0 for nav/header/footer/menu elements, 0.3 for sidebar-looking ones, else 1.0."""
-    if el.tag in _CHROME_TAGS:
+    if el.tag in CHROME_TAGS:
         return 0.0
-    tokens = _class_tokens(el)
-    if tokens and _CHROME_TOKEN_RE.search(tokens):
+    tokens = class_and_id(el)
+    if tokens == " ":  # neither class nor id: most elements, and nothing to read
+        return 1.0
+    if _CHROME_TOKEN_RE.search(tokens):
         return 0.0
-    if tokens and _SIDE_TOKEN_RE.search(tokens):
+    if _SIDE_TOKEN_RE.search(tokens):
         return 0.3
     return 1.0
 
@@ -119,15 +54,15 @@ class ListPage:
     element, the sidebar-heading verdict per container and the same-site verdict per host.
     """
 
-    def __init__(self, doc: etree._Element, page_url: str) -> None:
+    def __init__(self, doc: Node, page_url: str) -> None:
         self.doc = doc
         self.base = base_url(doc, page_url)
         self._urls: dict[str, str | None] = {}
-        self._areas: dict[etree._Element, float] = {}
-        self._sidebar: dict[etree._Element, bool] = {}
+        self._areas: dict[Node, float] = {}
+        self._sidebar: dict[Node, bool] = {}
         self._sites: dict[str, bool] = {}
 
-    def hrefs(self) -> Iterator[tuple[etree._Element, str]]:
+    def hrefs(self) -> Iterator[tuple[Node, str]]:
         """(anchor, stripped href) in document order, skipping empty and in-page (#...) hrefs."""
         for a in self.doc.iter("a", "area"):
             href = (a.get("href") or "").strip()
@@ -138,19 +73,20 @@ class ListPage:
         """canonical_url(href, base) when it is http(s), else None."""
         if href in self._urls:
             return self._urls[href]
-        url: str | None = canonical_url(href, self.base)
-        if not url.startswith(("http://", "https://")):
-            url = None
+        canonical = canonical_url(href, self.base)
+        url = canonical if canonical.startswith(("http://", "https://")) else None
         self._urls[href] = url
         return url
 
-    def chrome(self, el: etree._Element) -> float:
+    def chrome(self, el: Node) -> float:
         """1.0 for ordinary content, 0.3 inside sidebar-looking areas, 0 inside nav/header/footer/menus."""
         parent = el.getparent()
         if parent is None:
             return 1.0
         # Walk up to the nearest element already judged, then judge the ones below it on the way down.
-        areas, chain, node = self._areas, [], parent
+        areas = self._areas
+        chain: list[Node] = []
+        node: Node | None = parent
         while node is not None and node not in areas:
             chain.append(node)
             node = node.getparent()
@@ -160,14 +96,14 @@ class ListPage:
             areas[node] = factor
         return areas[parent]
 
-    def sidebar_heading(self, container: etree._Element) -> bool:
+    def sidebar_heading(self, container: Node) -> bool:
         """Whether a heading just before or atop `container` names a sidebar list."""
         known = self._sidebar.get(container)
         if known is None:
             known = self._sidebar[container] = _heading_says_sidebar(container)
         return known
 
-    def in_sidebar_list(self, el: etree._Element) -> bool:
+    def in_sidebar_list(self, el: Node) -> bool:
         """Whether `el` sits (at most five levels down) in a list or box headed like a sidebar."""
         for depth, anc in enumerate(el.iterancestors()):
             if depth > 4:
@@ -186,22 +122,22 @@ class ListPage:
         return known
 
 
-def _heading_says_sidebar(container: etree._Element) -> bool:
+def _heading_says_sidebar(container: Node) -> bool:
     """A list headed "24小时最新新闻", "热点排行"... is a sidebar even without telling class names."""
-    el: etree._Element | None = container
+    el: Node | None = container
     for _ in range(3):
         if el is None:
             return False
         prev = el.getprevious()
-        while prev is not None and not isinstance(prev.tag, str):
+        while prev is not None and not is_element(prev):
             prev = prev.getprevious()
         if prev is not None:
-            label = element_text(prev)
+            label = text_of(prev)
             if len(label) <= 30 and _SIDEBAR_HEADING_RE.search(label):
                 return True
-        first = next((c for c in el if isinstance(c.tag, str)), None)
+        first = next((c for c in el if is_element(c)), None)
         if first is not None and first is not container and len(first) <= 3:
-            label = element_text(first)
+            label = text_of(first)
             if len(label) <= 30 and first.find(".//a") is None and _SIDEBAR_HEADING_RE.search(label):
                 return True
         el = el.getparent()

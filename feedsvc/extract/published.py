@@ -15,7 +15,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from feedsvc.extract.dates import date_from_url, find_dates, parse_date, parse_iso
-from feedsvc.extract.page import Line, Node, Page, as_text, class_and_id, select, text_of
+from feedsvc.extract.html import Node, class_and_id, select, text_of
+from feedsvc.extract.page import Line, Page, as_text
 from feedsvc.model import ListedLink, Rules
 
 __all__ = ["find_published"]

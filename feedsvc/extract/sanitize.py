@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 import nh3
 from lxml import etree
 
-from feedsvc.extract.page import Node, drop_tag
+from feedsvc.extract.html import Node, drop_tag, parse_html
 
 __all__ = ["LAZY_SRC_ATTRS", "absolutize", "clean_html", "resolve_lazy_images", "sanitize_element", "sanitize_html",
            "unwrap_dead_links"]
@@ -119,8 +119,7 @@ def sanitize_html(fragment: str, base_url: str = "") -> str:
     """Sanitize an HTML fragment given as text (lazy images, absolute links, allow-list)."""
     if not fragment or not fragment.strip():
         return ""
-    root = etree.fromstring(f"<div>{fragment}</div>", etree.HTMLParser(remove_comments=True))
-    container = root.find("body/div") if root is not None else None
+    container = parse_html(f"<div>{fragment}</div>").find("body/div")
     if container is None:
         return ""
     return sanitize_element(container, base_url)

@@ -43,6 +43,15 @@ _URL_DATE_RES = (
 )
 
 
+# The leaf of a list page's URL (index.shtml, list_2.html, default.aspx), not an article's.
+_LIST_LEAF_RE = re.compile(r"(index|default|list)(_\d+)?\.(s?html?|php|aspx?|jsp)", re.I)
+
+
+def is_list_leaf(leaf: str) -> bool:
+    """Whether the last path segment of a URL names a list page (index.shtml, list_2.html, default.aspx)."""
+    return _LIST_LEAF_RE.fullmatch(leaf) is not None
+
+
 def _is_tracking(name: str) -> bool:
     key = name.strip().lower()
     return key in TRACKING_PARAMS or key.startswith(_TRACKING_PREFIXES)
