@@ -8,7 +8,7 @@ refresh`, later another replica) moves the section's next run instead of doublin
 
 - each section runs every `refresh` interval with jitter; runs of one section never overlap (the next
   job is placed only when a run ends) and missed runs coalesce into one (there is only one job);
-- at start-up only sections that are due run, spread out over the first seconds;
+- at start-up only sections that are due, or have never succeeded, run, spread out over the first seconds;
 - a failing section backs off exponentially (capped) and returns to its interval on success.
 """
 
@@ -63,8 +63,11 @@ def first_runs(
     plan: dict[str, datetime] = {}
     due_index = 0
     for ref in refs:
-        due = due_at(ref, states.get((ref.site_name, ref.name)))
-        if due is None or due <= now:
+        state = states.get((ref.site_name, ref.name))
+        due = due_at(ref, state)
+        # A section that has never succeeded serves an empty feed: at start-up (after an outage, a
+        # fixed config) it is tried at once rather than waiting out the backoff of earlier failures.
+        if due is None or due <= now or state is None or state.last_success is None:
             plan[ref.key] = now + spread * due_index
             due_index += 1
         else:
@@ -90,9 +93,15 @@ class RefreshScheduler:
         self.clock = clock
         self.spread = spread
         self.scheduler = AsyncIOScheduler(timezone="UTC")
+        # Each section's last attempt as this scheduler last saw it in the store: a newer one when its
+        # job fires means another process refreshed it meanwhile.
+        self.seen: dict[str, datetime | None] = {}
 
     def start(self, states: dict[tuple[str, str], SectionState]) -> None:
         plan = first_runs(list(self.refs.values()), states, self.clock(), self.spread)
+        for ref in self.refs.values():
+            state = states.get((ref.site_name, ref.name))
+            self.seen[ref.key] = state.last_attempt if state else None
         for key, when in plan.items():
             self._schedule(key, when)
         self.scheduler.start()
@@ -130,17 +139,19 @@ class RefreshScheduler:
 
     async def _run_once(self, key: str) -> None:
         ref = self.refs[key]
-        due = due_at(ref, await self.section_state(ref.site_name, ref.name))
-        if due is not None and due > self.clock():
+        state = await self.section_state(ref.site_name, ref.name)
+        due = due_at(ref, state)
+        if state.last_attempt != self.seen.get(key) and due is not None and due > self.clock():
             # Refreshed meanwhile by another process: not due yet, so no request is sent now.
+            self.seen[key] = state.last_attempt
             if self.scheduler.running:
                 self._schedule(key, self._jittered(ref, due))
             log.info("%s: refreshed elsewhere, next at %s", key, due.isoformat(timespec="seconds"))
             return
         report = await self.refresh(ref)
-        failures = 0
-        if not report.ok:
-            failures = (await self.section_state(ref.site_name, ref.name)).consecutive_failures
+        state = await self.section_state(ref.site_name, ref.name)
+        self.seen[key] = state.last_attempt
+        failures = 0 if report.ok else state.consecutive_failures
         delay = next_delay(ref, failures)
         when = self._jittered(ref, self.clock() + delay)
         if self.scheduler.running:

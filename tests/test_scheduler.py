@@ -40,7 +40,8 @@ def test_only_due_sections_run_at_start_and_they_are_spread_out():
     one, two = config.section_refs()
     states = {
         ("s", "one"): SectionState("s", "one", last_attempt=T0 - timedelta(minutes=30)),  # due
-        ("s", "two"): SectionState("s", "two", last_attempt=T0 - timedelta(minutes=5)),  # not due for 55m
+        ("s", "two"): SectionState("s", "two", last_attempt=T0 - timedelta(minutes=5),  # not due for 55m
+                                   last_success=T0 - timedelta(minutes=5)),
     }
     plan = first_runs([one, two], states, T0, spread=timedelta(seconds=2))
     assert plan[one.key] == T0
@@ -53,7 +54,7 @@ def test_only_due_sections_run_at_start_and_they_are_spread_out():
 def test_a_failing_section_is_not_due_until_its_backoff_passes():
     one = two_sections().section_ref("s", "one")
     failing = {("s", "one"): SectionState("s", "one", last_attempt=T0 - timedelta(minutes=30),
-                                          consecutive_failures=3)}
+                                          last_success=T0 - timedelta(days=1), consecutive_failures=3)}
     assert first_runs([one], failing, T0)[one.key] == T0 + timedelta(minutes=10)
 
 
