@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -57,7 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         # Port in use, permission denied, disk full: the operator's to fix, not a bug to trace.
         print_error(f"{exc.strerror or exc}{f' ({exc.filename})' if exc.filename else ''}")
-        return EXIT_USAGE if exc.errno in _ADDRESS_ERRORS else EXIT_ERROR
+        # gaierror here is a listen address that names no host: fetch/ turns its own into ConnectionFailed.
+        return EXIT_USAGE if exc.errno in _ADDRESS_ERRORS or isinstance(exc, socket.gaierror) else EXIT_ERROR
     except Exception as exc:
         if os.environ.get("FEEDSVC_DEBUG"):
             raise

@@ -119,7 +119,8 @@ async def discover_site(
                 skipped.append((nav.label, f"{nav.url} not followed (read at most {max_pages} pages)"))
             else:
                 followed.append(nav)
-        warnings = section_page_warnings(home.url, navs)
+        # The address given counts, not where it redirected: a portal's root often lands on a deep path.
+        warnings = [] if is_site_root(url) else section_page_warnings(home.url, navs)
         if progress is not None:
             progress(f"discover: {home.url}: {len(navs)} navigation links, reading {len(followed)} pages")
             for warning in warnings:

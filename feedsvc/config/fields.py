@@ -116,6 +116,13 @@ def _check_host_port(value: str) -> str:
     return value
 
 
+def _check_header_value(value: str) -> str:
+    # A line break in a header value would end the header: aiohttp refuses to send it, so every fetch fails.
+    if re.search(r"[\x00-\x1f\x7f]", value):
+        raise ValueError(f"{value!r} cannot be sent in an HTTP header (no line breaks or control characters)")
+    return value
+
+
 def _check_store_url(value: str) -> str:
     if not re.match(r"^(sqlite|postgres|postgresql)://", value):
         raise ValueError(f"{value!r} is not a store URL (use sqlite:///path/to/feedsvc.db)")
@@ -147,6 +154,7 @@ Css = Annotated[str | None, AfterValidator(_check_css)]
 CssList = tuple[Annotated[str, AfterValidator(_check_css)], ...]
 HttpUrl = Annotated[str, AfterValidator(_check_url), WithJsonSchema({"type": "string", "pattern": "^https?://"})]
 StoreUrl = Annotated[str, AfterValidator(_check_store_url)]
+HeaderValue = Annotated[str, AfterValidator(_check_header_value)]
 HostPort = Annotated[str, AfterValidator(_check_host_port), WithJsonSchema({
     "type": "string", "description": "A host the site may be fetched from, or host:port", "examples": ["cxnews.cn"]})]
 # Site and section names become URL path segments (/{site}/{section}.rss), hence the slug rule on dict keys.

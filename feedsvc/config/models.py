@@ -20,6 +20,7 @@ from feedsvc.config.fields import (
     Css,
     CssList,
     Duration,
+    HeaderValue,
     HostPort,
     HttpUrl,
     Regex,
@@ -71,7 +72,7 @@ def _plain(source: BaseModel, record: type[Any]) -> Any:
 
 
 class FetchConfig(_Strict):
-    user_agent: str = _FETCH.user_agent
+    user_agent: HeaderValue = _FETCH.user_agent
     connect_timeout: Duration = _FETCH.connect_timeout
     read_timeout: Duration = _FETCH.read_timeout
     total_timeout: Duration = _FETCH.total_timeout

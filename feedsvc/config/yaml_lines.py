@@ -9,6 +9,7 @@ bounded before anything walks the tree, so no file can run `feedsvc check` out o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,9 @@ MAX_DEPTH = 32
 MAX_ALIAS_VALUES = 50_000
 # Digits of a written integer: Python refuses to convert more than 4300, and no setting needs more than 12.
 MAX_INT_DIGITS = 30
+# Control characters a double-quoted YAML escape can put in a value ("\e", "\x01"): no setting means
+# one, and in a user agent, a title or a label they break HTTP headers, feeds and terminals.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -87,7 +91,7 @@ def parse_yaml(text: str, display: str) -> YamlDocument:
         if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
             raise _fatal(display, None, "the file is empty (expected a mapping with server, store, defaults, sites)")
         doc = YamlDocument(data=None, value_lines={(): node.start_mark.line + 1})
-        _check_size(node, display)
+        _check_limits(node, display)
         _find_duplicates(node, (), display, doc.issues, set())
         # Construction flattens `<<` merge keys into the node tree, so positions are read after it.
         doc.data = loader.construct_document(node)
@@ -120,9 +124,9 @@ def _check_depth(text: str, display: str) -> None:
         raise _syntax_error(exc, display) from None
 
 
-def _check_size(root: yaml.Node, display: str) -> None:
+def _check_limits(root: yaml.Node, display: str) -> None:
     """ConfigError when aliases expand the file beyond MAX_ALIAS_VALUES values, when an alias contains
-    itself, or for an integer too long to be a setting. Each node is visited once (sizes are memoized),
+    itself, for an integer too long to be a setting, or a value holding control characters. Each node is visited once (sizes are memoized),
     so the check costs what the file's text costs, whatever its aliases expand to."""
     sizes: dict[int, int] = {}
     parents: dict[int, int] = {}  # how many collections hold the node: more than one means an alias repeats it
@@ -139,6 +143,10 @@ def _check_size(root: yaml.Node, display: str) -> None:
             if node.tag == _INT_TAG and len(digits) > MAX_INT_DIGITS:
                 raise _fatal(display, _line(node), f"a number of {len(digits)} digits is not a usable setting",
                              path)
+            control = _CONTROL_RE.search(str(node.value))
+            if control:
+                raise _fatal(display, _line(node), f"control character U+{ord(control.group()):04X} in the "
+                                                   f"text {str(node.value)!r}", path)
         else:
             open_nodes.add(id(node))
             for child, child_path, _ in _children(node, path):

@@ -39,7 +39,8 @@ def test_control_characters_in_an_error_are_escaped(tmp_path: Path) -> None:
     result = feedsvc(tmp_path, "check")
     assert result.returncode == 2
     first = result.stderr.splitlines()[0]
-    assert first.startswith("feedsvc: error: config.yaml:1: '\\x1b[2J\\x1b]0;owned\\x07\\u202e' is not a known key")
+    assert first == ("feedsvc: error: config.yaml:1: \\x1b[2J\\x1b]0;owned\\x07\\u202e: control character U+001B in "
+                     "the text '\\x1b[2J\\x1b]0;owned\\x07\\u202e'")
     assert not any(ch in result.stderr for ch in "\x1b\x07\u202e")
 
 

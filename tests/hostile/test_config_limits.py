@@ -74,6 +74,9 @@ def test_check_refuses_a_recursive_alias(tmp_path: Path, capsys: pytest.CaptureF
     ("store: {max_age_days: 3000000}\n", "1: store.max_age_days: must be at most 36500, got 3000000"),
     ("store: {max_entries: 99999999999999999999999}\n",
      "1: store.max_entries: must be at most 100000, got 99999999999999999999999"),
+    ('fetch: {user_agent: "bot\\nX-Evil: 1"}\n',
+     "1: fetch.user_agent: 'bot\\nX-Evil: 1' cannot be sent in an HTTP header (no line breaks or control characters)"),
+    ('sites: {s: {title: "S\\x01"}}\n', "1: sites.s.title: control character U+0001 in the text 'S\\x01'"),
     ("store: {max_entries: " + "9" * 5000 + "}\n",
      "1: store.max_entries: a number of 5000 digits is not a usable setting"),
 ])
