@@ -84,9 +84,15 @@ def read_yaml(file: Path, display: str) -> YamlDocument:
 
 def parse_yaml(text: str, display: str) -> YamlDocument:
     """YAML text → YamlDocument; raise ConfigError for a syntax error or an empty document."""
-    _check_depth(text, display)
-    loader = yaml.SafeLoader(text)
     try:
+        loader = yaml.SafeLoader(text)  # reads the whole text, refusing characters YAML does not allow
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        character = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise _fatal(display, line, f"character U+{character:04X} is not allowed in a YAML file (a control "
+                                    "character: remove it)") from None
+    try:
+        _check_depth(text, display)
         node = loader.get_single_node()
         if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
             raise _fatal(display, None, "the file is empty (expected a mapping with server, store, defaults, sites)")
@@ -111,23 +117,21 @@ def _check_depth(text: str, display: str) -> None:
     """ConfigError at the first collection nested deeper than MAX_DEPTH. PyYAML's event parser is a
     state machine (no recursion), so this runs before the recursive composer ever sees the file."""
     depth = 0
-    try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    line = event.start_mark.line + 1 if event.start_mark else None
-                    raise _fatal(display, line, f"nested too deeply (at most {MAX_DEPTH} levels of lists and mappings)")
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-    except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(exc, display) from None
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):  # YAML errors: the caller reports them
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else None
+                raise _fatal(display, line, f"nested too deeply (at most {MAX_DEPTH} levels of lists and mappings)")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _check_limits(root: yaml.Node, display: str) -> None:
     """ConfigError when aliases expand the file beyond MAX_ALIAS_VALUES values, when an alias contains
-    itself, for an integer too long to be a setting, or a value holding control characters. Each node is visited once (sizes are memoized),
-    so the check costs what the file's text costs, whatever its aliases expand to."""
+    itself, for an integer too long to be a setting, or for a value holding control characters.
+    Each node is visited once (sizes are memoized), so the check costs what the file's text costs,
+    whatever its aliases expand to."""
     sizes: dict[int, int] = {}
     parents: dict[int, int] = {}  # how many collections hold the node: more than one means an alias repeats it
 

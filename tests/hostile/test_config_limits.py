@@ -77,6 +77,7 @@ def test_check_refuses_a_recursive_alias(tmp_path: Path, capsys: pytest.CaptureF
     ('fetch: {user_agent: "bot\\nX-Evil: 1"}\n',
      "1: fetch.user_agent: 'bot\\nX-Evil: 1' cannot be sent in an HTTP header (no line breaks or control characters)"),
     ('sites: {s: {title: "S\\x01"}}\n', "1: sites.s.title: control character U+0001 in the text 'S\\x01'"),
+    ("defaults: {language: zh\x01}\n", "1: character U+0001 is not allowed in a YAML file (a control character: remove it)"),
     ("store: {max_entries: " + "9" * 5000 + "}\n",
      "1: store.max_entries: a number of 5000 digits is not a usable setting"),
 ])
