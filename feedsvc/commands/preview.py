@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from aiohttp import abc as aiohttp_abc
@@ -24,12 +25,11 @@ from feedsvc.commands.demo import replica_dir, serve_replica
 from feedsvc.commands.terminal import say
 from feedsvc.config import Config, SectionRef
 from feedsvc.errors import ExtractError, FeedsvcError, UsageError
-from feedsvc.extract.article import extract_article
 from feedsvc.extract.html import parse_html, select, text_of
 from feedsvc.extract.links import find_links
 from feedsvc.fetch import Fetcher
-from feedsvc.model import Entry, ListedLink, Rules, Tally
-from feedsvc.pipeline import NO_MEMORY, Scope, SectionPipeline, SectionRun, fetch_page
+from feedsvc.model import Entry, FetchResult, ListedLink, Rules, Tally
+from feedsvc.pipeline import NO_MEMORY, Scope, SectionPipeline, SectionRun, fetch_page, read_article
 
 Out = Callable[[str], None]
 
@@ -134,21 +134,21 @@ async def preview(
 
 
 async def show_article(fetcher: Fetcher, url: str, scope: Scope, out: Out, clock: Clock, limit: int = 10) -> int:
-    """One page read as the pipeline's article step reads it, shown field by field; a page that reads
-    as a list of articles is said to be one, with its links (a section's `url:`, not an article)."""
-    page = await fetch_page(fetcher, url, scope, Tally())
+    """One page read by the pipeline's article step, shown field by field; a page that reads as a list
+    of articles is said to be one, with its links (a section's `url:`, not an article)."""
     now = clock()
-    found = await asyncio.to_thread(find_links, page.text or "", page.url, scope.rules, timezone=scope.timezone,
-                                    now=now)
-    # As a section's list is read: only the site's own article links count.
-    links = [link for link in found if (urlsplit(link.url).hostname or "").lower() in scope.hosts]
+    tally = Tally()
+    entry: Entry | None
     try:
-        entry: Entry | None = await asyncio.to_thread(
-            extract_article, page.text or "", page.url, scope.rules, timezone=scope.timezone, now=now)
-    except ExtractError:
-        if len(links) < LIST_MIN_LINKS:
-            raise
-        entry = None
+        page, entry = await read_article(fetcher, url, scope, tally, now=now)
+    except ExtractError as exc:
+        # No article in it: read it again as a list page would be, to tell the operator if it is one.
+        page, entry = await fetch_page(fetcher, url, scope, tally), None
+        links = await site_links(page, scope, now)
+        if not list_page_signs(None, links):
+            raise exc from None
+    else:
+        links = await site_links(page, scope, now)
     why = list_page_signs(entry, links)
     if why:
         out(f"{page.url} ({page.status}, {page.charset}) looks like a list page, not an article: {why}")
@@ -165,6 +165,13 @@ async def show_article(fetcher: Fetcher, url: str, scope: Scope, out: Out, clock
     out(f"article {page.url} ({page.status}, {page.charset})")
     show_entry(entry, out)
     return EXIT_OK
+
+
+async def site_links(page: FetchResult, scope: Scope, now: datetime) -> list[ListedLink]:
+    """The article links on `page` as a section's list page is read: the rules, the site's hosts only."""
+    found = await asyncio.to_thread(find_links, page.text or "", page.url, scope.rules, timezone=scope.timezone,
+                                    now=now)
+    return [link for link in found if (urlsplit(link.url).hostname or "").lower() in scope.hosts]
 
 
 def list_page_signs(entry: Entry | None, links: list[ListedLink]) -> str | None:

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from feedsvc.cli import main
+from tests.hostile.test_cli_terminal import config_for, serving
+from tests.hostile.upstream import http_response
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = str(REPO / "seeds")
@@ -44,3 +46,16 @@ def test_discover_of_the_home_page_gives_no_warning(capsys: pytest.CaptureFixtur
     assert main(["discover", "http://www.cxnews.cn/", "--seeds", SEEDS]) == 0
     captured = capsys.readouterr()
     assert "warning" not in captured.err + captured.out
+
+
+def test_preview_of_a_bare_list_page_with_no_article_in_it_shows_its_links(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No title, no text: read as an article it is an error; read as a list it is eight links.
+    links = "".join(f"<li><a href='/system/2024/01/0{i}/{i}.shtml'>慈溪新闻稿件标题第{i}条</a></li>" for i in range(1, 9))
+    with serving({"/list/": http_response(200, f"<html><body><ul>{links}</ul></body></html>")}) as up:
+        code = main(["preview", f"{up.origin}/list/", "--config", str(config_for(tmp_path, up.origin))])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert out[0] == f"{up.origin}/list/ (200, utf-8) looks like a list page, not an article: 8 article links and no article text"
+    assert [line.split()[-1] for line in out[1:9]] == [f"{up.origin}/system/2024/01/0{i}/{i}.shtml" for i in range(1, 9)]
