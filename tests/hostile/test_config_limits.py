@@ -92,6 +92,9 @@ def test_check_refuses_values_no_refresh_could_run_with(
 
 def test_the_extremes_check_passes_work_in_date_arithmetic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     file = tmp_path / "c.yaml"
+    for beyond in ("store: {max_age_days: 36501}\n", "defaults: {refresh: 2592001s}\n"):  # one past each bound
+        file.write_text(beyond + SITE, encoding="utf-8")
+        assert main(["check", "--config", str(file)]) == 2, beyond
     file.write_text("store: {max_age_days: 36500, max_entries: 100000}\n"
                     "defaults: {refresh: 30d, max_new: 1000, article_attempts: 100}\n"
                     "fetch: {total_timeout: 30d, backoff: 30d, max_retry_after: 30d, min_delay: 30d}\n"
