@@ -1,50 +1,83 @@
 """The `feedsvc` command: argument parsing and exit codes; each command's work is in feedsvc.commands.
 
-Exit codes: 0 ok, 1 a feedsvc error (one line on stderr), 2 an unusable config or bad arguments,
-130 interrupted. Operators never see a traceback for an error we raised on purpose.
+Exit codes: 0 ok; 1 the work failed (a section's refresh, a page that could not be read); 2 a usage
+or config error (bad arguments, an unknown site or section, an unusable config, an address that cannot
+be listened on); 130 interrupted. Every error is one `feedsvc: error: …` line on stderr with control
+characters escaped; operators never see a traceback (FEEDSVC_DEBUG=1 shows one for a bug).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import os
+import socket
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from feedsvc import __version__
-from feedsvc.commands import EXIT_CONFIG, EXIT_ERROR, EXIT_INTERRUPTED, print_issues
+from feedsvc.commands import EXIT_CONFIG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, print_issues
+from feedsvc.commands.terminal import print_error
 from feedsvc.config import load_config
-from feedsvc.errors import ConfigError, FeedsvcError, one_line
+from feedsvc.errors import ConfigError, FeedsvcError, NotFound, UsageError, one_line
 from feedsvc.model import SLUG_RE
+
+# An address the config or the command line names that cannot be listened on: the operator's input to
+# fix (exit 2), like a bad port number.
+_ADDRESS_ERRORS = {errno.EADDRINUSE, errno.EADDRNOTAVAIL}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits on --help (0) and on bad arguments (2)
-        return exc.code if isinstance(exc.code, int) else EXIT_CONFIG
+    except SystemExit as exc:  # argparse exits on --help and --version (0) and on bad arguments (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)
-        return EXIT_CONFIG
+        return EXIT_USAGE
     try:
         return int(args.run(args) or 0)
     except ConfigError as exc:
         print_issues(exc, sys.stderr)
         return EXIT_CONFIG
+    except (NotFound, UsageError) as exc:
+        print_error(one_line(exc))
+        return EXIT_USAGE
     except FeedsvcError as exc:
-        print(f"feedsvc: error: {one_line(exc)}", file=sys.stderr)
+        print_error(one_line(exc))
         return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # Output piped into `head` that stopped reading: nothing left to say, and nowhere to say it.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
     except OSError as exc:
         # Port in use, permission denied, disk full: the operator's to fix, not a bug to trace.
-        print(f"feedsvc: error: {exc.strerror or exc}{f' ({exc.filename})' if exc.filename else ''}",
-              file=sys.stderr)
+        print_error(f"{exc.strerror or exc}{f' ({exc.filename})' if exc.filename else ''}")
+        # gaierror here is a listen address that names no host: fetch/ turns its own into ConnectionFailed.
+        return EXIT_USAGE if exc.errno in _ADDRESS_ERRORS or isinstance(exc, socket.gaierror) else EXIT_ERROR
+    except Exception as exc:
+        if os.environ.get("FEEDSVC_DEBUG"):
+            raise
+        print_error(f"unexpected {one_line(exc)} (a bug: FEEDSVC_DEBUG=1 shows the traceback to report)")
         return EXIT_ERROR
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the command's one error format (`feedsvc: error: …`) for bad arguments."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        print_error(message)
+        raise SystemExit(EXIT_USAGE)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="feedsvc", description="RSS, Atom and JSON feeds for news sites that publish none."
     )
     parser.add_argument("--version", action="version", version=f"feedsvc {__version__}")

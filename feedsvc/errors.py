@@ -14,7 +14,8 @@
     │   └── ConnectionFailed   reset, refused, DNS
     ├── ExtractError           a page that yields no usable entry or no links
     ├── StoreError             the store failed (disk, schema, constraint)
-    └── NotFound               unknown site / section / format
+    ├── NotFound               unknown site / section / format
+    └── UsageError             a command given arguments it cannot use (the CLI exits 2)
 """
 
 from __future__ import annotations
@@ -106,4 +107,8 @@ class StoreError(FeedsvcError):
 
 
 class NotFound(FeedsvcError):
+    pass
+
+
+class UsageError(FeedsvcError):
     pass

@@ -36,8 +36,8 @@ sites:
       cixi: {title: 慈溪新闻, url: "http://www.cxnews.cn/cx/", refesh: 10m}
 """
 BAD_LINES = [
-    "config.yaml:2: server.port: expected a whole number, got 'eighty'",
-    "config.yaml:8: sites.cxnews.sections.cixi: 'refesh' is not a known key (did you mean 'refresh'?); "
+    "feedsvc: error: config.yaml:2: server.port: expected a whole number, got 'eighty'",
+    "feedsvc: error: config.yaml:8: sites.cxnews.sections.cixi: 'refesh' is not a known key (did you mean 'refresh'?); "
     "known keys: title, url, nav, description, refresh, max_new, max_entries, max_age_days, rules",
 ]
 
@@ -82,7 +82,7 @@ def test_check_config_option_and_env(tmp_path: Path) -> None:
 def test_check_missing_file_exits_2(tmp_path: Path) -> None:
     result = feedsvc(tmp_path, "check", "--config", "absent.yaml")
     assert result.returncode == 2
-    assert result.stderr.splitlines()[0] == f"absent.yaml: file not found (looked for {tmp_path / 'absent.yaml'})"
+    assert result.stderr.splitlines()[0] == f"feedsvc: error: absent.yaml: file not found (looked for {tmp_path / 'absent.yaml'})"
     no_traceback(result)
 
 
@@ -90,7 +90,7 @@ def test_check_yaml_syntax_error_exits_2(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("sites:\n  a: [1,\n", encoding="utf-8")
     result = feedsvc(tmp_path, "check")
     assert result.returncode == 2
-    assert result.stderr.startswith("config.yaml:3: YAML syntax error: ")
+    assert result.stderr.startswith("feedsvc: error: config.yaml:3: YAML syntax error: ")
     no_traceback(result)
 
 
@@ -160,12 +160,10 @@ def test_check_in_process_returns_the_exit_code(tmp_path: Path, capsys: pytest.C
     assert f"{tmp_path / 'c.yaml'}:2: server.port: expected a whole number, got 'eighty'" in err
 
 
-def test_feedsvc_error_is_one_line_exit_1(tmp_path: Path) -> None:
-    # Needs the lead's feedsvc.app (refresh_command → NotFound for an unknown site).
-    pytest.importorskip("feedsvc.app", reason="feedsvc.app (and the rooms it wires) not importable yet")
+def test_refresh_of_an_unknown_site_is_a_one_line_usage_error_exit_2(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text(GOOD, encoding="utf-8")
     result = feedsvc(tmp_path, "refresh", "nosuchsite")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.startswith("feedsvc: error: ") and len(result.stderr.splitlines()) == 1
     assert "nosuchsite" in result.stderr
     no_traceback(result)
@@ -178,7 +176,7 @@ def test_demo_without_a_replica_names_the_folder_on_one_clean_line(
     missing = tmp_path / "no-seeds"
     assert main(["demo", "--config", str(tmp_path / "c.yaml"), "--seeds", str(missing)]) == 2
     lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"{missing}: no replica site here")
+    assert len(lines) == 1 and lines[0].startswith(f"feedsvc: error: {missing}: no replica site here")
 
 
 def test_preview_against_the_replica_shows_links_and_the_first_article(
@@ -206,8 +204,8 @@ def test_check_and_schema_stay_light(tmp_path: Path, command: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_preview_of_an_unknown_section_names_what_exists(capsys: pytest.CaptureFixture[str]) -> None:
+def test_preview_of_an_unknown_section_names_what_exists_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     repo = Path(__file__).resolve().parents[1]
-    assert main(["preview", "cxnews/nosuch", "--config", str(repo / "config.yaml")]) == 1
+    assert main(["preview", "cxnews/nosuch", "--config", str(repo / "config.yaml")]) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("feedsvc: error: unknown section 'nosuch' of site 'cxnews'; sections: ")

@@ -141,10 +141,10 @@ def test_discover_an_unreachable_site_says_so_on_one_line(capsys: pytest.Capture
     assert captured.out == "" and "Traceback" not in captured.err
 
 
-def test_discover_a_url_that_is_not_http(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["discover", "www.cxnews.cn"]) == 1
+def test_discover_a_url_that_is_not_http_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["discover", "www.cxnews.cn"]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        "feedsvc: error: not an http(s) URL (e.g. http://www.example.cn/) (www.cxnews.cn)"]
+        "feedsvc: error: not an http(s) URL (e.g. http://www.example.cn/): 'www.cxnews.cn'"]
 
 
 # A small site of our own: what discover keeps, what it leaves as comments, and why.

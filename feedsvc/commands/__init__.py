@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from feedsvc.commands.terminal import error_line
 from feedsvc.errors import ConfigError
 
 EXIT_OK = 0
-EXIT_ERROR = 1  # a feedsvc error (one line on stderr), or a section that failed
-EXIT_CONFIG = 2  # an unusable config or bad arguments
+EXIT_ERROR = 1  # the work failed: a section's refresh, a page that could not be read
+EXIT_CONFIG = 2  # usage or config error: an unusable config, bad arguments, an unknown site or section
+EXIT_USAGE = EXIT_CONFIG
 EXIT_INTERRUPTED = 130
 
 
 def print_issues(error: ConfigError, stream: TextIO) -> None:
-    """Every config problem on its own line (file:line: key: message)."""
+    """Every config problem on its own error line (`feedsvc: error: file:line: key: message`)."""
     for issue in error.issues:
-        print(issue, file=stream)
+        print(error_line(str(issue)), file=stream)

@@ -1,13 +1,18 @@
 """`feedsvc demo`: the whole service, offline, against the bundled replica of www.cxnews.cn; and the
-replica on a loopback port for `preview --seeds` and `discover --seeds`."""
+replica on a loopback port for `preview --seeds` and `discover --seeds`.
+
+The demo's store is a temporary folder, removed however the demo ends: Ctrl-C, SIGTERM, or a start
+that fails (a busy port)."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
+import signal
 import sys
 import tempfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -63,8 +68,37 @@ def run(config_path: str | None, seeds_dir: str, port: int | None = None) -> int
     # The config is read here, not by the caller: the demo swaps its store and the site's address.
     config = load_config(config_path)
     seeds = replica_dir(seeds_dir)
-    tmp = tempfile.mkdtemp(prefix="feedsvc-demo-")
-    config = demo_config(config, tmp, port)
+    with _sigterm_interrupts(), _temporary_folder("feedsvc-demo-") as tmp:
+        return _serve_demo(demo_config(config, tmp, port), seeds, tmp)
+
+
+@contextmanager
+def _temporary_folder(prefix: str) -> Iterator[str]:
+    """A fresh folder, removed with everything in it when the block ends, however it ends."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt for the block, as Ctrl-C does. While serving, the event loop's
+    own handler stops the service in order; outside it (starting up, shutting down) the default action
+    would end the process on the spot and leave the temporary store behind."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _serve_demo(config: Config, seeds: Path, tmp: str) -> int:
     setup_logging()
 
     async def main() -> None:

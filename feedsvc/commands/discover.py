@@ -2,7 +2,9 @@
 the config block an operator pastes under `sites:` (site, link_pattern, one section per label).
 
 Reads pages with the section pipeline's own steps (`fetch_page`, `read_list_page`: robots honoured,
-only the home page's host and its www twin, the heuristics with no rules), stores nothing.
+only the home page's host and its www twin, the heuristics with no rules), stores nothing. A URL that
+looks like a section page rather than the home page (its navigation leads to the site's root) gets a
+warning. Page text reaches the terminal only through `terminal.printable`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -22,8 +24,9 @@ from aiohttp import abc as aiohttp_abc
 
 from feedsvc.commands import EXIT_OK
 from feedsvc.commands.demo import replica_dir, serve_replica
+from feedsvc.commands.terminal import printable, say
 from feedsvc.config import Defaults
-from feedsvc.errors import ExtractError, FetchError, one_line
+from feedsvc.errors import ExtractError, FetchError, UsageError, one_line
 from feedsvc.extract.discovery import (
     NavLink,
     common_url_pattern,
@@ -80,6 +83,7 @@ class Discovery:
     skipped: tuple[tuple[str, str], ...] = field(default=())  # (label, why), as comments
     nav_count: int = 0
     pages_read: int = 0
+    warnings: tuple[str, ...] = ()
 
 
 def twin_host(host: str) -> str:
@@ -96,7 +100,7 @@ async def discover_site(
     ExtractError when no navigation page lists articles."""
     host = host_of(url)
     if urlsplit(url.strip()).scheme not in ("http", "https") or not host:
-        raise FetchError(url, "not an http(s) URL (e.g. http://www.example.cn/)")
+        raise UsageError(f"not an http(s) URL (e.g. http://www.example.cn/): {url!r}")
     scope = Scope(frozenset({host, twin_host(host)}), timezone)
     hosts = scope.hosts
     tally = Tally()
@@ -115,8 +119,12 @@ async def discover_site(
                 skipped.append((nav.label, f"{nav.url} not followed (read at most {max_pages} pages)"))
             else:
                 followed.append(nav)
+        # The address given counts, not where it redirected: a portal's root often lands on a deep path.
+        warnings = [] if is_site_root(url) else section_page_warnings(home.url, navs)
         if progress is not None:
             progress(f"discover: {home.url}: {len(navs)} navigation links, reading {len(followed)} pages")
+            for warning in warnings:
+                progress(f"feedsvc: warning: {warning}")
         now = datetime.now(ZoneInfo(timezone))
 
         async def visit(nav: NavLink) -> Visit:
@@ -128,7 +136,31 @@ async def discover_site(
 
         # The fetcher's per-host gate keeps this polite: at most its concurrency, its gap between requests.
         visits = await asyncio.gather(*(visit(nav) for nav in followed))
-    return _decide(url, home.url, html, name, list(visits), skipped, len(navs))
+    found = _decide(url, home.url, html, name, list(visits), skipped, len(navs))
+    return replace(found, warnings=tuple(warnings))
+
+
+_HOME_LEAF_RE = re.compile(r"(index|default|home|main)\.\w+", re.IGNORECASE)
+
+
+def is_site_root(url: str) -> bool:
+    """`http://x/`, `http://x` and `http://x/index.shtml`: the address a site's home page has."""
+    parts = urlsplit(url)
+    return not parts.query and parts.path.rpartition("/")[0] == "" and (
+        parts.path.rpartition("/")[2] == "" or bool(_HOME_LEAF_RE.fullmatch(parts.path.rpartition("/")[2])))
+
+
+def section_page_warnings(page_url: str, navs: list[NavLink]) -> list[str]:
+    """Why `page_url` looks like one section of a site rather than its home page: it is not the site's
+    root and its navigation links to that root (首页)."""
+    if is_site_root(page_url):
+        return []
+    hosts = {host_of(page_url), twin_host(host_of(page_url))}
+    for nav in navs:
+        if is_site_root(nav.url) and host_of(nav.url) in hosts:
+            return [f"{page_url} looks like a section page, not the site's home page: its navigation links "
+                    f"to {nav.url} ({nav.label}); for the whole site run `feedsvc discover {nav.url}`"]
+    return []
 
 
 def _decide(url: str, home_url: str, html: str, name: str | None, visits: list[Visit],
@@ -200,11 +232,14 @@ def _scalar(text: str) -> str:
     plain = (re.fullmatch(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`][^,\[\]{}#'\"\n]*", text) and text == text.strip()
              and ": " not in text and not text.endswith(":"))
     try:
-        if plain and yaml.safe_load(text) == text and yaml.safe_load(f"{{k: {text}}}") == {"k": text}:
+        if (plain and printable(text) == text and yaml.safe_load(text) == text
+                and yaml.safe_load(f"{{k: {text}}}") == {"k": text}):
             return text
     except yaml.YAMLError:
         pass
-    return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
+    # A JSON string is a YAML double-quoted scalar; `printable` escapes what JSON leaves raw (C1
+    # controls, bidi overrides) as \x9b / \u202e, escapes YAML's double quotes read back the same.
+    return printable(json.dumps(text, ensure_ascii=False))
 
 
 def _quoted_regex(pattern: str) -> str:
@@ -217,6 +252,7 @@ def to_yaml(found: Discovery) -> str:
     out = [
         f"  # feedsvc discover {found.url}: {found.nav_count} navigation links, {found.pages_read} pages read, "
         f"{len(found.sections)} sections",
+        *(f"  # warning: {warning}" for warning in found.warnings),
         "  # paste under `sites:` in config.yaml, then run `feedsvc check` and `feedsvc preview SITE/SECTION`",
         f"  {found.slug}:",
         f"    title: {_scalar(found.title)}",
@@ -240,7 +276,8 @@ def to_yaml(found: Discovery) -> str:
         out.append(f"      {s.slug}: {{title: {_scalar(s.label)}, {where}}}")
     for label, why in found.skipped:
         out.append(f"      # {label}: {why}")
-    return "\n".join(out) + "\n"
+    # Comments quote page text (labels, URLs, reasons): each line is made printable as a whole.
+    return "\n".join(printable(line) for line in out) + "\n"
 
 
 async def discover_yaml(url: str, fetch_settings: FetchSettings, *,
@@ -254,7 +291,7 @@ def run(url: str, *, seeds: str | None = None, name: str | None = None) -> int:
     """Print a config block for the site at `url`; `seeds` answers from the replica."""
 
     def progress(line: str) -> None:
-        print(line, file=sys.stderr)
+        say(line, sys.stderr)
 
     async def main() -> str:
         if seeds is None:
@@ -264,5 +301,6 @@ def run(url: str, *, seeds: str | None = None, name: str | None = None) -> int:
             fast = FetchSettings(min_delay=timedelta(seconds=0.01), backoff=timedelta(seconds=0.1))
             return await discover_yaml(url, fast, resolver=resolver, name=name, progress=progress)
 
-    print(asyncio.run(main()), end="")
+    for line in asyncio.run(main()).splitlines():
+        say(line)
     return EXIT_OK

@@ -10,6 +10,7 @@ from aiohttp import abc as aiohttp_abc
 from feedsvc.app import open_refresher
 from feedsvc.clock import Clock, utcnow
 from feedsvc.commands import EXIT_ERROR, EXIT_OK
+from feedsvc.commands.terminal import say
 from feedsvc.config import Config, SectionRef
 from feedsvc.model import RefreshReport
 from feedsvc.refresh import refresh_by_site
@@ -55,8 +56,9 @@ def run(config: Config, target: str | None) -> int:
     refs = select_sections(config, target)
     started = utcnow()
     reports = asyncio.run(refresh_once(config, refs))
-    print(format_reports(reports))
+    for line in format_reports(reports).splitlines():  # errors quote pages and URLs: escaped
+        say(line)
     elapsed = (utcnow() - started).total_seconds()
     failed = sum(1 for r in reports if not r.ok)
-    print(f"{len(reports)} sections, {failed} failed, {elapsed:.1f}s")
+    say(f"{len(reports)} sections, {failed} failed, {elapsed:.1f}s")
     return EXIT_ERROR if failed else EXIT_OK

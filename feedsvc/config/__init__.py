@@ -1,11 +1,13 @@
 """The config room: config.yaml → validated, frozen `Config` → one `SectionRef` per section.
 
-    yaml_lines.py  the file as YAML data, with the line of every key and value
-    fields.py      value types (durations, time zones, CSS, regexes, URLs, names) and their checks
-    css.py         the CSS selector check (stand-in for extract's one toolkit: feedsvc.extract.html)
-    models.py      the pydantic models (the config's shape, defaults, JSON Schema) and SectionRef
+    yaml_lines.py  the file as YAML data, with the line of every key and value; nesting, alias
+                   expansion, number length and control characters bounded before anything walks it
+    fields.py      value types (durations, time zones, CSS via feedsvc.extract.html, regexes, URLs,
+                   hosts, names) and their checks
+    models.py      the pydantic models (the config's shape, defaults, upper bounds, JSON Schema) and SectionRef
     messages.py    pydantic errors → operator messages (file:line: key: message)
-    loader.py      load_config, config_path, config_json_schema
+    loader.py      load_config (with the checks across fields: section URLs on the site's hosts),
+                   config_path, config_json_schema
 
 Rooms below config (fetch/, extract/) receive plain records from feedsvc.model (`FetchConfig.plain()`,
 `SectionRef.rules`), so they never import pydantic or YAML.

@@ -3,6 +3,7 @@ the check that turns a bad value into an operator's message (see messages.py for
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 from typing import Annotated, Any
@@ -16,6 +17,9 @@ from feedsvc.model import SLUG_RE
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# The longest duration any setting takes. Durations are added to datetimes and multiplied by backoff
+# factors; bounding them here keeps every sum a datetime can hold (and no wait outlives an operator).
+MAX_DURATION = timedelta(days=30)
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -31,8 +35,10 @@ def parse_duration(value: Any) -> timedelta:
         if not m:
             raise ValueError(f"{describe(value)} is not a duration (use 30s, 15m, 2h)")
         seconds = float(m.group(1)) * _UNITS[m.group(2)]
-    if seconds <= 0:
+    if math.isnan(seconds) or seconds <= 0:
         raise ValueError(f"{describe(value)} is not a positive duration (use 30s, 15m, 2h)")
+    if seconds > MAX_DURATION.total_seconds():  # also inf, and numbers timedelta cannot hold
+        raise ValueError(f"{describe(value)} is too long (at most {format_duration(MAX_DURATION)})")
     return timedelta(seconds=seconds)
 
 
@@ -88,6 +94,35 @@ def _check_url(value: str) -> str:
     return value
 
 
+# A host name (letters of any script, digits, hyphens, dots), an IPv4 address or a bracketed IPv6
+# address, optionally followed by :port.
+_HOST_PORT_RE = re.compile(r"^(?P<host>\[[0-9a-fA-F:.]+\]|(?:[^\W_][\w-]*\.)*[^\W_][\w-]*\.?)(?::(?P<port>\d{1,5}))?$")
+
+
+def split_host_port(entry: str) -> tuple[str, int | None]:
+    """`www.example.cn` → (`www.example.cn`, None); `127.0.0.1:8080` → (`127.0.0.1`, 8080); the host
+    lower-cased and without IPv6 brackets, as `urlsplit(url).hostname` gives it. ValueError when
+    `entry` is neither form."""
+    m = _HOST_PORT_RE.match(entry)
+    port = int(m.group("port")) if m and m.group("port") else None
+    if not m or (port is not None and not 1 <= port <= 65535):
+        raise ValueError(f"{entry!r} is not a host or host:port (e.g. www.example.cn or 127.0.0.1:8080; "
+                         "no scheme, no path)")
+    return m.group("host").strip("[]").rstrip(".").lower(), port
+
+
+def _check_host_port(value: str) -> str:
+    split_host_port(value)
+    return value
+
+
+def _check_header_value(value: str) -> str:
+    # A line break in a header value would end the header: aiohttp refuses to send it, so every fetch fails.
+    if re.search(r"[\x00-\x1f\x7f]", value):
+        raise ValueError(f"{value!r} cannot be sent in an HTTP header (no line breaks or control characters)")
+    return value
+
+
 def _check_store_url(value: str) -> str:
     if not re.match(r"^(sqlite|postgres|postgresql)://", value):
         raise ValueError(f"{value!r} is not a store URL (use sqlite:///path/to/feedsvc.db)")
@@ -107,8 +142,9 @@ Duration = Annotated[
     BeforeValidator(parse_duration),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
     WithJsonSchema({
-        "anyOf": [{"type": "string", "pattern": _DURATION_RE.pattern}, {"type": "number", "exclusiveMinimum": 0}],
-        "description": "A duration: 30s, 15m, 2h, 1d (or a number of seconds)",
+        "anyOf": [{"type": "string", "pattern": _DURATION_RE.pattern},
+                  {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DURATION.total_seconds()}],
+        "description": "A duration: 30s, 15m, 2h, 1d (or a number of seconds); at most 30d",
         "examples": ["30s", "15m", "2h"],
     }),
 ]
@@ -118,5 +154,8 @@ Css = Annotated[str | None, AfterValidator(_check_css)]
 CssList = tuple[Annotated[str, AfterValidator(_check_css)], ...]
 HttpUrl = Annotated[str, AfterValidator(_check_url), WithJsonSchema({"type": "string", "pattern": "^https?://"})]
 StoreUrl = Annotated[str, AfterValidator(_check_store_url)]
+HeaderValue = Annotated[str, AfterValidator(_check_header_value)]
+HostPort = Annotated[str, AfterValidator(_check_host_port), WithJsonSchema({
+    "type": "string", "description": "A host the site may be fetched from, or host:port", "examples": ["cxnews.cn"]})]
 # Site and section names become URL path segments (/{site}/{section}.rss), hence the slug rule on dict keys.
 Slug = Annotated[str, AfterValidator(_check_slug), WithJsonSchema({"type": "string", "pattern": SLUG_RE.pattern})]

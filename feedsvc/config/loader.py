@@ -8,14 +8,15 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from pydantic.json_schema import GenerateJsonSchema
 
 from feedsvc.config.fields import format_duration
-from feedsvc.config.messages import issues_from_validation, unknown_key_issue
+from feedsvc.config.messages import format_path, issues_from_validation, unknown_key_issue
 from feedsvc.config.models import Config
-from feedsvc.config.yaml_lines import read_yaml
+from feedsvc.config.yaml_lines import YamlDocument, read_yaml
 from feedsvc.errors import ConfigError, ConfigIssue
 
 DEFAULT_PATH = "config.yaml"
@@ -59,9 +60,24 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             if store_url and issue.path == "store.url":
                 issue = replace(issue, message=f"{issue.message} (from $FEEDSVC_STORE_URL)")
             issues.append(issue)
+    else:
+        issues += _site_issues(config, doc, display)
     if issues:
         raise ConfigError(sorted(issues, key=_issue_order))
     return config
+
+
+def _site_issues(config: Config, doc: YamlDocument, display: str) -> list[ConfigIssue]:
+    """What a site's fields allow only together: each section's list page on one of the site's hosts."""
+    issues = []
+    for site_name, site in config.sites.items():
+        hosts = ", ".join(dict.fromkeys([urlsplit(site.home).hostname or "", *site.allowed_hosts]))
+        for section, host in site.offsite_sections():
+            path = ("sites", site_name, "sections", section, "url")
+            issues.append(ConfigIssue(display, doc.line_of(path), format_path(path, doc),
+                                      f"host {host!r} is not one of the site's hosts ({hosts}); "
+                                      "add it to the site's allowed_hosts if the site really lives there"))
+    return issues
 
 
 def _issue_order(issue: ConfigIssue) -> tuple[int, str]:

@@ -16,13 +16,33 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from feedsvc import model
-from feedsvc.config.fields import Css, CssList, Duration, HttpUrl, Regex, Slug, StoreUrl, TimeZone
+from feedsvc.config.fields import (
+    Css,
+    CssList,
+    Duration,
+    HeaderValue,
+    HostPort,
+    HttpUrl,
+    Regex,
+    Slug,
+    StoreUrl,
+    TimeZone,
+    split_host_port,
+)
 from feedsvc.errors import NotFound
 
 # The plain records' defaults are the config's defaults: one value, written once.
 _FETCH = model.FetchSettings()
 _RULES = model.Rules()
 _SLUG_MAP: dict[str, Any] = {"additionalProperties": False}
+
+# Upper bounds: every value `feedsvc check` passes must run. `now - max_age_days` must stay a datetime
+# (36500 days, a century, is what the demo keeps), and counts stay within what SQLite and memory hold.
+MAX_AGE_DAYS = 36_500
+MAX_ENTRIES = 100_000
+MAX_NEW = 1_000
+MAX_ARTICLE_ATTEMPTS = 100
+MAX_BYTES = 1 << 30
 
 
 class _Strict(BaseModel):
@@ -43,8 +63,8 @@ class StoreConfig(_Strict):
     url: StoreUrl = Field(
         "sqlite:///feedsvc.db", description="sqlite:///path.db (relative to the working directory; postgresql:// later)"
     )
-    max_entries: int = Field(100, ge=1, description="Rolling window: newest N entries per section")
-    max_age_days: int = Field(30, ge=1, description="Rolling window: nothing older than this")
+    max_entries: int = Field(100, ge=1, le=MAX_ENTRIES, description="Rolling window: newest N entries per section")
+    max_age_days: int = Field(30, ge=1, le=MAX_AGE_DAYS, description="Rolling window: nothing older than this")
 
 
 def _plain(source: BaseModel, record: type[Any]) -> Any:
@@ -52,13 +72,13 @@ def _plain(source: BaseModel, record: type[Any]) -> Any:
 
 
 class FetchConfig(_Strict):
-    user_agent: str = _FETCH.user_agent
+    user_agent: HeaderValue = _FETCH.user_agent
     connect_timeout: Duration = _FETCH.connect_timeout
     read_timeout: Duration = _FETCH.read_timeout
     total_timeout: Duration = _FETCH.total_timeout
     per_host_concurrency: int = Field(_FETCH.per_host_concurrency, ge=1, le=32)
     min_delay: Duration = Field(_FETCH.min_delay, description="Minimum gap between two requests to one host")
-    max_bytes: int = Field(_FETCH.max_bytes, ge=1024)
+    max_bytes: int = Field(_FETCH.max_bytes, ge=1024, le=MAX_BYTES)
     max_redirects: int = Field(_FETCH.max_redirects, ge=0, le=20)
     retries: int = Field(_FETCH.retries, ge=0, le=10)
     backoff: Duration = _FETCH.backoff
@@ -74,9 +94,9 @@ class Defaults(_Strict):
     refresh: Duration = timedelta(minutes=15)
     timezone: TimeZone = "Asia/Shanghai"
     language: str = "zh-CN"
-    max_new: int = Field(30, ge=1, description="Most new articles fetched per section per run")
+    max_new: int = Field(30, ge=1, le=MAX_NEW, description="Most new articles fetched per section per run")
     article_attempts: int = Field(
-        5, ge=1, description="Refreshes that try an article that fails to load before it stays a list link")
+        5, ge=1, le=MAX_ARTICLE_ATTEMPTS, description="Refreshes that try an article that fails to load before it stays a list link")
 
 
 class Rules(_Strict):
@@ -118,15 +138,19 @@ class Section(_Strict):
     nav: str | None = Field(None, description="Navigation label on the home page; its link is the list page")
     description: str | None = None
     refresh: Duration | None = None
-    max_new: int | None = Field(None, ge=1)
-    max_entries: int | None = Field(None, ge=1)
-    max_age_days: int | None = Field(None, ge=1)
+    max_new: int | None = Field(None, ge=1, le=MAX_NEW)
+    max_entries: int | None = Field(None, ge=1, le=MAX_ENTRIES)
+    max_age_days: int | None = Field(None, ge=1, le=MAX_AGE_DAYS)
     rules: Rules | None = None
 
     @model_validator(mode="after")
     def _url_or_nav(self) -> Section:
         if not self.url and not self.nav:
             raise ValueError("a section needs `url` or `nav` (its navigation label on the home page)")
+        if self.url and self.nav:
+            # Which would win is a guess the operator should not have to make: one list page, one way.
+            raise ValueError("a section takes `url` or `nav`, not both (nav: the label whose link on the home "
+                             "page is the list page; url: the list page itself)")
         return self
 
 
@@ -136,7 +160,8 @@ class Site(_Strict):
     timezone: TimeZone | None = None
     language: str | None = None
     refresh: Duration | None = Field(None, description="Refresh interval of this site's sections (default: defaults.refresh)")
-    allowed_hosts: tuple[str, ...] = ()
+    allowed_hosts: tuple[HostPort, ...] = Field(
+        (), description="Hosts besides the home page's that the site is fetched from (host, or host:port)")
     robots: bool = Field(True, description="Honour robots.txt (set false only with the site's consent)")
     rules: Rules = Rules()
     sections: dict[Slug, Section] = Field(json_schema_extra=_SLUG_MAP)
@@ -146,12 +171,25 @@ class Site(_Strict):
         (configured, and `section_urls`, e.g. a list page a nav label led to) and its allowed_hosts."""
         hosts = {urlsplit(self.home).hostname or ""}
         hosts.update(urlsplit(u).hostname or "" for u in section_urls if u)
-        hosts.update(h.lower() for h in self.allowed_hosts)
+        hosts.update(split_host_port(entry)[0] for entry in self.allowed_hosts)
         for section in self.sections.values():
             if section.url:
                 hosts.add(urlsplit(section.url).hostname or "")
         hosts.discard("")
         return frozenset(h.lower() for h in hosts)
+
+
+    def offsite_sections(self) -> list[tuple[str, str]]:
+        """(section name, host) of each section whose `url:` is on no host the site allows (its home
+        page's host and its allowed_hosts): `feedsvc check` refuses them, nothing is fetched there."""
+        allowed = {(urlsplit(self.home).hostname or "").lower()}
+        allowed.update(split_host_port(entry)[0] for entry in self.allowed_hosts)
+        out = []
+        for name, section in self.sections.items():
+            host = (urlsplit(section.url).hostname or "").lower() if section.url else None
+            if host is not None and host not in allowed:
+                out.append((name, host))
+        return out
 
 
 class Config(_Strict):

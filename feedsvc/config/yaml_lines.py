@@ -2,10 +2,15 @@
 
 Constructed dicts forget where they came from and PyYAML lets a repeated key silently win, so this
 reader works from the composed node tree: it keeps the marks and reports duplicate keys.
+
+A config file is operator input, not trusted: nesting depth, alias expansion and number length are
+bounded before anything walks the tree, so no file can run `feedsvc check` out of time, memory or stack.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +21,19 @@ from feedsvc.errors import ConfigError, ConfigIssue
 
 YamlPath = tuple[Any, ...]
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_INT_TAG = "tag:yaml.org,2002:int"
+
+# The deepest real config is ~8 levels (sites.x.sections.y.rules.remove[0]); PyYAML's composer and every
+# walk below recurse once per level, so a bound well under Python's recursion limit keeps them safe.
+MAX_DEPTH = 32
+# Values that `*alias` references may add beyond what is written out: merge keys (`<<: *common`) in
+# hundreds of sections stay far below it, a "billion laughs" file (9 aliases of 9 aliases...) does not.
+MAX_ALIAS_VALUES = 50_000
+# Digits of a written integer: Python refuses to convert more than 4300, and no setting needs more than 12.
+MAX_INT_DIGITS = 30
+# Control characters a double-quoted YAML escape can put in a value ("\e", "\x01"): no setting means
+# one, and in a user agent, a title or a label they break HTTP headers, feeds and terminals.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -66,12 +84,20 @@ def read_yaml(file: Path, display: str) -> YamlDocument:
 
 def parse_yaml(text: str, display: str) -> YamlDocument:
     """YAML text → YamlDocument; raise ConfigError for a syntax error or an empty document."""
-    loader = yaml.SafeLoader(text)
     try:
+        loader = yaml.SafeLoader(text)  # reads the whole text, refusing characters YAML does not allow
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        character = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise _fatal(display, line, f"character U+{character:04X} is not allowed in a YAML file (a control "
+                                    "character: remove it)") from None
+    try:
+        _check_depth(text, display)
         node = loader.get_single_node()
         if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
             raise _fatal(display, None, "the file is empty (expected a mapping with server, store, defaults, sites)")
         doc = YamlDocument(data=None, value_lines={(): node.start_mark.line + 1})
+        _check_limits(node, display)
         _find_duplicates(node, (), display, doc.issues, set())
         # Construction flattens `<<` merge keys into the node tree, so positions are read after it.
         doc.data = loader.construct_document(node)
@@ -81,12 +107,101 @@ def parse_yaml(text: str, display: str) -> YamlDocument:
         raise _syntax_error(exc, display) from None
     except yaml.YAMLError as exc:
         raise _fatal(display, None, f"YAML error: {exc}") from None
+    except RecursionError:  # the bounds above should make this unreachable; never a traceback if not
+        raise _fatal(display, None, f"nested too deeply (at most {MAX_DEPTH} levels)") from None
     finally:
         loader.dispose()
 
 
-def _fatal(display: str, line: int | None, message: str) -> ConfigError:
-    return ConfigError([ConfigIssue(file=display, line=line, path="", message=message)])
+def _check_depth(text: str, display: str) -> None:
+    """ConfigError at the first collection nested deeper than MAX_DEPTH. PyYAML's event parser is a
+    state machine (no recursion), so this runs before the recursive composer ever sees the file."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):  # YAML errors: the caller reports them
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else None
+                raise _fatal(display, line, f"nested too deeply (at most {MAX_DEPTH} levels of lists and mappings)")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _check_limits(root: yaml.Node, display: str) -> None:
+    """ConfigError when aliases expand the file beyond MAX_ALIAS_VALUES values, when an alias contains
+    itself, for an integer too long to be a setting, or for a value holding control characters.
+    Each node is visited once (sizes are memoized), so the check costs what the file's text costs,
+    whatever its aliases expand to."""
+    sizes: dict[int, int] = {}
+    parents: dict[int, int] = {}  # how many collections hold the node: more than one means an alias repeats it
+
+    def size(node: yaml.Node, path: YamlPath, open_nodes: set[int]) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in open_nodes:
+            raise _fatal(display, _line(node), "an alias refers to a value that contains it "
+                                               "(recursive YAML is not a config)", path)
+        total = 1
+        if isinstance(node, yaml.ScalarNode):
+            digits = str(node.value).lstrip("+-").replace("_", "")
+            if node.tag == _INT_TAG and len(digits) > MAX_INT_DIGITS:
+                raise _fatal(display, _line(node), f"a number of {len(digits)} digits is not a usable setting",
+                             path)
+            control = _CONTROL_RE.search(str(node.value))
+            if control:
+                raise _fatal(display, _line(node), f"control character U+{ord(control.group()):04X} in the "
+                                                   f"text {str(node.value)!r}", path)
+        else:
+            open_nodes.add(id(node))
+            for child, child_path, _ in _children(node, path):
+                parents[id(child)] = parents.get(id(child), 0) + 1
+                total += size(child, child_path, open_nodes)
+            open_nodes.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    total = size(root, (), set())
+    extra = total - len(sizes)  # values reached through an alias, beyond the ones written once
+    if extra > MAX_ALIAS_VALUES:
+        # Report where the blow-up starts: down the largest branch until the next step is an alias.
+        path, line, node = (), _line(root), root
+        while True:
+            steps = list(_children(node, path))
+            if not steps:
+                break
+            child, child_path, child_line = max(steps, key=lambda step: sizes[id(step[0])])
+            if parents[id(child)] > 1:
+                break
+            path, line, node = child_path, child_line, child
+        raise _fatal(display, line, f"aliases (*name) expand this to {extra} more values than are written "
+                                    f"(at most {MAX_ALIAS_VALUES}): write the values out", path)
+
+
+def _children(node: yaml.Node, path: YamlPath) -> Iterator[tuple[yaml.Node, YamlPath, int]]:
+    """A collection's keys and values (or items), each with its path and the line that names it."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child_path = (*path, _key_text(key))
+            yield key, child_path, _line(key)
+            yield value, child_path, _line(key)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield item, (*path, f"[{index}]"), _line(item)
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _dotted(path: YamlPath) -> str:
+    text = ""
+    for part in path:
+        text += part if str(part).startswith("[") else (f".{part}" if text else str(part))
+    return text
+
+
+def _fatal(display: str, line: int | None, message: str, path: YamlPath = ()) -> ConfigError:
+    return ConfigError([ConfigIssue(file=display, line=line, path=_dotted(path), message=message)])
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, display: str) -> ConfigError:
