@@ -30,6 +30,12 @@ _ALIASES = {
     **dict.fromkeys(("iso-8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii", "windows-1252", "cp1252"), "cp1252"),
 }
 
+# Codecs Python knows that no web page can mean (WHATWG Encoding has none of them): `undefined` raises a
+# bare UnicodeError on every decode, the escapes and UTF-7 re-read ASCII as markup. Such a label is
+# unknown, like a misspelt one.
+_NOT_WEB_CHARSETS = frozenset({"undefined", "unicode-escape", "raw-unicode-escape", "utf-7", "idna", "punycode",
+                               "mbcs", "oem", "charmap"})
+
 # Declarations that are server or editor defaults more often than facts; for a body with
 # non-ASCII bytes they are tried only after detection.
 _WEAK = {"cp1252"}
@@ -62,6 +68,8 @@ def normalize_charset(name: str | None) -> str | None:
         codec = codecs.lookup(label).name
     except LookupError:
         return None
+    if codec.replace("_", "-") in _NOT_WEB_CHARSETS:
+        return None
     return _ALIASES.get(codec, codec)
 
 
@@ -80,7 +88,7 @@ def sniff_meta_charset(body: bytes) -> str | None:
 def _strict(body: bytes, charset: str) -> str | None:
     try:
         return body.decode(charset)
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):  # UnicodeError: what a codec that cannot decode at all raises
         return None
 
 
