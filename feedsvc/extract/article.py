@@ -21,7 +21,7 @@ from feedsvc.extract.body import Body, build_body, score_body
 from feedsvc.extract.bylines import find_authors, find_editors, find_source, split_names
 from feedsvc.extract.dates import find_dates
 from feedsvc.extract.headline import find_subtitle, find_title
-from feedsvc.extract.html import Node, clean_text, drop_tree, select, text_of
+from feedsvc.extract.html import Node, clean_text, drop_tree, select, text_of, xml_safe
 from feedsvc.extract.page import Line, Page, as_text
 from feedsvc.extract.published import find_published
 from feedsvc.extract.sanitize import sanitize_element
@@ -86,18 +86,24 @@ def extract_article(
     base = urljoin(url, page.base_href) if page.base_href else url
     content_html = _content_html(body, base)
     image = _image(page, rules, body, base)
+    # The parsed page holds no character XML forbids, but JSON-LD strings (`\\u0001`) reach fields too.
     return Entry(
         url=canonical_url(url),
-        title=title,
-        subtitle=subtitle or None,
-        author=author or None,
-        source=source or None,
-        editor=editor or None,
+        title=xml_safe(title),
+        subtitle=_safe(subtitle),
+        author=_safe(author),
+        source=_safe(source),
+        editor=_safe(editor),
         published=published,
-        summary=_summary(body_text),
-        content_html=content_html,
+        summary=xml_safe(_summary(body_text)),
+        content_html=xml_safe(content_html),
         image=image,
     )
+
+
+def _safe(text: str | None) -> str | None:
+    """Text with what XML forbids removed, None when nothing is left."""
+    return xml_safe(text).strip() or None if text else None
 
 
 def _selected_text(root: Node, selector: str | None) -> str:
