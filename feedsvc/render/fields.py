@@ -1,6 +1,7 @@
-"""What every feed format derives the same way from a Feed: XML-safe text, times, authors, image types.
+"""What every feed format derives the same way from a Feed: XML-safe text, web-only URLs, times, authors,
+image types.
 
-Keeping these rules in one place is what makes an entry carry the same id, dates and text in
+Keeping these rules in one place is what makes an entry carry the same id, links, dates and text in
 RSS, Atom and JSON Feed.
 """
 
@@ -12,6 +13,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from feedsvc.model import Entry, Feed
+from feedsvc.render.safe_urls import safe_content_html, web_url
 
 # The feed time used when a feed has no entries: fixed, so an empty feed's bytes (and ETag) never change.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -80,7 +82,23 @@ def feed_description(feed: Feed) -> str:
 
 
 def feed_link(feed: Feed) -> str:
-    return clean(feed.link) or clean(feed.site_home) or feed.feed_url_base
+    return web_url(clean(feed.link)) or web_url(clean(feed.site_home)) or feed.feed_url_base
+
+
+def entry_link(entry: Entry) -> str | None:
+    """The page a reader opens: the entry's URL when it is absolute http(s), else no link at all."""
+    return web_url(clean(entry.url))
+
+
+def entry_image(entry: Entry) -> str | None:
+    """The lead image (enclosure, JSON `image`) when it is absolute http(s); a `javascript:` or `DATA:` one goes."""
+    return web_url(clean(entry.image))
+
+
+def entry_content(entry: Entry) -> str:
+    """The content HTML, XML-safe, with every link and image absolute http(s) (others dropped)."""
+    content = clean(entry.content_html)
+    return safe_content_html(content) if content else ""
 
 
 def image_type(url: str) -> str:
