@@ -51,13 +51,20 @@ def local(dt: datetime, feed: Feed) -> datetime:
 
 
 def entry_published(entry: Entry, feed: Feed) -> datetime | None:
-    """When the entry appeared: its printed date, else when we first saw it."""
-    dt = entry.published or entry.first_seen or entry.updated
+    """The date the page printed, or None: the time we first saw a page is no publication date."""
+    return local(entry.published, feed) if entry.published else None
+
+
+def entry_modified(entry: Entry, feed: Feed) -> datetime | None:
+    """For formats where a modification time is optional (JSON Feed): when the content changed, else
+    the published time; None for an undated entry."""
+    dt = entry.updated or entry.published
     return local(dt, feed) if dt else None
 
 
 def entry_updated(entry: Entry, feed: Feed) -> datetime:
-    """Last significant change: `updated` if the content changed, else the published time."""
+    """For Atom, which requires one: `entry_modified`, else when the entry was first seen (the only
+    place the first-seen time appears), else the feed's time."""
     dt = entry.updated or entry.published or entry.first_seen
     return local(dt, feed) if dt else feed_updated(feed)
 

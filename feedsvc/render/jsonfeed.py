@@ -50,7 +50,9 @@ def _item(entry: Entry, feed: Feed) -> dict[str, Any]:
     published = fields.entry_published(entry, feed)
     if published:
         item["date_published"] = published.isoformat()
-    item["date_modified"] = fields.entry_updated(entry, feed).isoformat()
+    modified = fields.entry_modified(entry, feed)
+    if modified:
+        item["date_modified"] = modified.isoformat()
     author = fields.clean(entry.author).strip()
     if author:
         item["authors"] = [{"name": author}]
