@@ -4,6 +4,7 @@
   its first-seen time appears only as Atom's required entry `updated`.
 - A feed's updated time (Atom updated, RSS lastBuildDate, Last-Modified) is when its newest entry was
   stored, never a date a page prints for itself in the future.
+- A year-less date ("12-08 16:40") takes its year from the article URL's date path.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import feedparser
 from lxml import etree
 
 from tests.hostile.cli_site import news_site, read_feeds, refresh_cli, write_config
-from tests.hostile.upstream import RawUpstream
+from tests.hostile.upstream import RawUpstream, http_response
 
 SH = ZoneInfo("Asia/Shanghai")
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -91,3 +92,24 @@ async def test_a_page_dated_in_the_future_does_not_put_the_feed_time_ahead_of_th
     assert before <= atom_updated <= after
     rss = feedparser.parse(feeds["rss"])
     assert before <= datetime(*rss.feed.updated_parsed[:6], tzinfo=UTC) <= after
+
+
+# --- year-less dates: the year of the URL's date path -----------------------------------------------
+
+
+async def test_a_year_less_list_date_takes_the_year_of_the_article_url(tmp_path) -> None:
+    # The article page fails, so the entry keeps its list link and the date printed beside it.
+    path = "/system/2021/12/08/030312345.shtml"
+    feeds = await refresh_and_read(tmp_path, news_site(
+        list_page((path, "列表上只有月日的新闻标题", "12-08 16:40")), {path: http_response(500, "oops")}))
+    (item,) = json.loads(feeds["json"])["items"]
+    assert item["date_published"] == "2021-12-08T16:40:00+08:00"
+
+
+async def test_a_year_less_article_date_takes_the_year_of_the_article_url(tmp_path) -> None:
+    path = "/system/2021/12/08/030312346.shtml"
+    feeds = await refresh_and_read(tmp_path, news_site(
+        list_page((path, "文章页只有月日的新闻标题", "")), {path: article("只有月日的新闻", "12-08 16:40 来源：测试日报")}))
+    (item,) = json.loads(feeds["json"])["items"]
+    assert item["title"] == "只有月日的新闻"
+    assert item["date_published"] == "2021-12-08T16:40:00+08:00"
