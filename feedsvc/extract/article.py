@@ -97,7 +97,7 @@ def extract_article(
         published=published,
         summary=xml_safe(_summary(body_text)),
         content_html=xml_safe(content_html),
-        image=image,
+        image=_safe(image),
     )
 
 

@@ -53,9 +53,12 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _CONTROL_BYTES = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
 # U+FFFE and U+FFFF in UTF-8; like the control bytes, these sequences cannot occur inside another character.
 _NONCHARACTER_BYTES = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
-# Numeric character references (`&#x1;`, `&#11`, `&#65534;`): libxml2 turns those naming a character XML
-# forbids into that character, which every later lxml call that sets text then refuses.
-_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
+# Numeric character references to a character XML forbids (`&#x1;`, `&#11`, `&#xfffe;`: C0 controls but
+# tab/LF/CR, U+FFFE, U+FFFF): libxml2 turns them into that character, which every later lxml call that
+# sets text then refuses. (It reads references to NUL and to surrogates as U+FFFD itself.)
+_FORBIDDEN_REF = re.compile(
+    r"&#(?:[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]|[fF]{3}[eEfF])(?![0-9a-fA-F])"
+    r"|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|6553[45])(?![0-9]));?")
 # Characters XML 1.0 cannot carry: C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF.
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -76,7 +79,7 @@ def parse_html(html: str) -> Node:
     # surrogateescape makes them) pass through to become U+FFFD rather than cut the page short.
     html = _XML_DECL.sub("", html, count=1)
     if "&#" in html:
-        html = _CHAR_REF.sub(_drop_forbidden_ref, html)
+        html = _FORBIDDEN_REF.sub("", html)
     data = html.encode("utf-8", "surrogatepass").translate(None, _CONTROL_BYTES)
     for sequence in _NONCHARACTER_BYTES:
         if sequence in data:
@@ -88,14 +91,6 @@ def parse_html(html: str) -> Node:
     if root is None:  # nothing but whitespace, control characters or comments
         raise ExtractError("empty page")
     return root
-
-
-def _drop_forbidden_ref(m: re.Match[str]) -> str:
-    """A character reference as written, or nothing when it names a character XML cannot carry."""
-    code = int(m.group(1), 16) if m.group(1) else int(m.group(2))
-    if code == 0 or (code < 0x20 and code not in (0x09, 0x0A, 0x0D)) or code in (0xFFFE, 0xFFFF):
-        return ""
-    return m.group(0)
 
 
 def xml_safe(text: str) -> str:

@@ -77,7 +77,8 @@ async def test_a_short_page_with_raw_control_bytes_in_its_title_is_read_not_refu
 
 def test_every_extracted_field_is_free_of_characters_xml_cannot_carry() -> None:
     # A lone surrogate and JSON-LD escapes reach fields without passing the HTML parser's text.
-    ld = '{"@type": "NewsArticle", "headline": "JSON\\u0001标题", "author": {"@type": "Person", "name": "张\\u0002三\\ud800"}}'
+    ld = ('{"@type": "NewsArticle", "headline": "JSON\\u0001标题", "author": {"@type": "Person", "name": "张\\u0002三\\ud800"}, '
+          '"image": "http://news.example/pic\\u0001\\ud800.jpg"}')
     html = article_bytes().decode().replace("</head>", f"<script type='application/ld+json'>{ld}</script></head>")
     entry = extract_article(html, f"http://news.example{ARTICLE_PATH}", Rules(), timezone="Asia/Shanghai",
                             now=datetime(2021, 12, 9, tzinfo=UTC))
