@@ -103,7 +103,7 @@ def extract_article(
 
 def _safe(text: str | None) -> str | None:
     """Text with what XML forbids removed, None when nothing is left."""
-    return xml_safe(text).strip() or None if text else None
+    return (xml_safe(text).strip() or None) if text else None
 
 
 def _selected_text(root: Node, selector: str | None) -> str:

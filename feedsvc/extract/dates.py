@@ -2,9 +2,10 @@
 
 Pure functions over strings. Naive times are read in the site's time zone. Year-less dates take the
 year that puts them nearest the day the article's URL names (`anchor`: /system/2021/12/08/…), so a
-guessed year never contradicts the URL; without one, the year of a reference time (the page's own meta
-date when it has one, else `now`), falling back a year when that would put them in the future. Relative times (`3小时前`, `昨天 09:58`, `刚刚`) count back
-from `now`. A bare year range such as a footer's `2005-2024` never parses: a date needs a month and day.
+guessed year never contradicts the URL; without one, the year of a reference time (the page's own
+meta date when it has one, else `now`), falling back a year when that would put them in the future.
+Relative times (`3小时前`, `昨天 09:58`, `刚刚`) count back from `now`. A bare year range such as a
+footer's `2005-2024` never parses: a date needs a month and day.
 """
 
 from __future__ import annotations
