@@ -131,3 +131,8 @@ async def test_a_hostile_article_page_refreshed_by_the_cli_gives_feeds_with_only
         urls, in_content = feed_urls(fmt, body)
         assert all(is_web(u) for u in urls + in_content), (fmt, urls, in_content)
         assert "第一段" in body.decode(), fmt  # the article was read, not only its list link
+
+
+def test_the_atom_feed_stays_valid_when_links_are_dropped(atom_rng_path) -> None:
+    schema = etree.RelaxNG(etree.parse(str(atom_rng_path)))
+    assert schema.validate(etree.fromstring(render("atom", hostile_feed()).body)), schema.error_log
