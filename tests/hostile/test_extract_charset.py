@@ -22,7 +22,9 @@ def page(meta: str = "") -> bytes:
 
 async def fetch(upstream: RawUpstream, path: str) -> str | None:
     async with Fetcher(SETTINGS) as fetcher:
-        result = await fetcher.get(f"{upstream.origin}{path}", allowed_hosts=[upstream.host], robots=False)
+        # The host and its host:port: allowed whether the host check reads ports (issue 7 #3) or not.
+        allowed = [upstream.host, f"{upstream.host}:{upstream.port}"]
+        result = await fetcher.get(f"{upstream.origin}{path}", allowed_hosts=allowed, robots=False)
     return result.text
 
 
