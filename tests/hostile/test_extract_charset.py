@@ -6,6 +6,8 @@ raises a bare UnicodeError), `unicode_escape`, `utf-7`. Through the real fetcher
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from feedsvc.fetch import Fetcher
@@ -13,7 +15,7 @@ from feedsvc.model import FetchSettings
 from tests.hostile.upstream import RawUpstream, http_response
 
 TEXT = "慈溪新闻网记者熊洲报道：守土有责 守土担责。"
-SETTINGS = FetchSettings(min_delay=FetchSettings().min_delay * 0, retries=0)
+SETTINGS = FetchSettings(min_delay=timedelta(0), retries=0)
 
 
 def page(meta: str = "") -> bytes:
