@@ -168,8 +168,15 @@ class Feed:
 
     @property
     def updated(self) -> datetime | None:
-        """Newest entry time: the feed's updated/lastBuildDate (never the request time)."""
-        times = [t for e in self.entries for t in (e.updated, e.published, e.first_seen) if t]
+        """When the feed last changed: the newest time one of its entries was stored (`first_seen`) or had
+        its content changed (`updated`). It is the feed's Atom updated, RSS lastBuildDate and HTTP
+        Last-Modified, so it must move whenever an entry arrives, however old its printed date, and never
+        run ahead of the clock, however far ahead a page dates itself. Entries that never went through a
+        store (a preview) count with their printed date. Never the request time."""
+        times: list[datetime] = []
+        for e in self.entries:
+            stored = [t for t in (e.updated, e.first_seen) if t]
+            times.extend(stored or ([e.published] if e.published else []))
         return max(times) if times else None
 
     def feed_url(self, ext: str) -> str:

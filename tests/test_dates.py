@@ -151,3 +151,15 @@ def test_url_without_a_date() -> None:
 def test_empty_input() -> None:
     assert parse_date("", timezone="Asia/Shanghai", now=NOW) is None
     assert parse_date(None, timezone="Asia/Shanghai", now=NOW) is None
+
+
+@pytest.mark.parametrize(("text", "url", "expected"), [
+    ("12-08 16:40", "http://x.cn/system/2021/12/08/1.shtml", at(2021, 12, 8, 16, 40)),
+    ("12月31日 23:50", "http://x.cn/system/2022/01/01/1.shtml", at(2021, 12, 31, 23, 50)),
+    ("01-01 00:10", "http://x.cn/c/2021-12/31/content_1.htm", at(2022, 1, 1, 0, 10)),
+])
+def test_a_year_less_date_takes_the_year_nearest_the_url_date(text: str, url: str, expected: datetime) -> None:
+    # Years after the URL's: the crawl clock (2026) must not give the year.
+    anchor = date_from_url(url)
+    assert parse_date(text, now=datetime(2026, 11, 30, tzinfo=SH), anchor=anchor) == expected
+    assert parse_date(text, now=datetime(2026, 11, 30, tzinfo=SH), reference=NOW, anchor=anchor) == expected

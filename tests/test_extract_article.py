@@ -238,8 +238,21 @@ def test_year_less_date_takes_the_year_of_now() -> None:
 
 def test_year_less_date_takes_the_year_of_the_meta_date() -> None:
     meta = '<meta itemprop="dateUpdate" content="2019-12-08 09:58:31">'
-    entry = extract(page("发布时间：12-08 09:58", meta=meta))
+    entry = extract(page("发布时间：12-08 09:58", meta=meta), url="http://www.cxnews.cn/cx/content_1.htm")
     assert entry.published == datetime(2019, 12, 8, 9, 58, 31, tzinfo=SH)
+
+
+def test_year_less_date_takes_the_year_of_the_url_before_the_meta_date() -> None:
+    # A guessed year never contradicts the URL: /2021/12/08/ says 2021 whatever a stale meta says.
+    meta = '<meta itemprop="dateUpdate" content="2019-12-08 09:58:31">'
+    entry = extract(page("发布时间：12-08 09:58", meta=meta), url="http://www.cxnews.cn/system/2021/12/08/1.shtml")
+    assert entry.published == datetime(2021, 12, 8, 9, 58, tzinfo=SH)
+
+
+def test_year_less_date_without_url_date_or_meta_is_the_most_recent_past_one() -> None:
+    now = datetime(2022, 1, 2, 12, 0, tzinfo=SH)
+    entry = extract(page("发布时间：12-31 09:58"), url="http://www.cxnews.cn/cx/content_1.htm", now=now)
+    assert entry.published == datetime(2021, 12, 31, 9, 58, tzinfo=SH)
 
 
 def test_relative_date_counts_back_from_now() -> None:

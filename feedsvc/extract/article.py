@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 from lxml import etree
@@ -21,11 +20,11 @@ from feedsvc.extract.body import Body, build_body, score_body
 from feedsvc.extract.bylines import find_authors, find_editors, find_source, split_names
 from feedsvc.extract.dates import find_dates
 from feedsvc.extract.headline import find_subtitle, find_title
-from feedsvc.extract.html import Node, clean_text, drop_tree, select, text_of
+from feedsvc.extract.html import Node, clean_text, drop_tree, select, text_of, xml_safe
 from feedsvc.extract.page import Line, Page, as_text
 from feedsvc.extract.published import find_published
 from feedsvc.extract.sanitize import sanitize_element
-from feedsvc.extract.urls import canonical_url
+from feedsvc.extract.urls import canonical_url, http_url
 from feedsvc.model import Entry, ListedLink, Rules
 
 __all__ = ["extract_article"]
@@ -83,21 +82,28 @@ def extract_article(
     if rules.editor and editor:
         editor = " ".join(find_editors([editor])) or editor
 
-    base = urljoin(url, page.base_href) if page.base_href else url
+    # A <base href="javascript:..."> would make every relative link one: only an http(s) base counts.
+    base = (http_url(page.base_href, url) if page.base_href else None) or url
     content_html = _content_html(body, base)
     image = _image(page, rules, body, base)
+    # The parsed page holds no character XML forbids, but JSON-LD strings (`\\u0001`) reach fields too.
     return Entry(
         url=canonical_url(url),
-        title=title,
-        subtitle=subtitle or None,
-        author=author or None,
-        source=source or None,
-        editor=editor or None,
+        title=xml_safe(title),
+        subtitle=_safe(subtitle),
+        author=_safe(author),
+        source=_safe(source),
+        editor=_safe(editor),
         published=published,
-        summary=_summary(body_text),
-        content_html=content_html,
-        image=image,
+        summary=xml_safe(_summary(body_text)),
+        content_html=xml_safe(content_html),
+        image=_safe(image),
     )
+
+
+def _safe(text: str | None) -> str | None:
+    """Text with what XML forbids removed, None when nothing is left."""
+    return (xml_safe(text).strip() or None) if text else None
 
 
 def _selected_text(root: Node, selector: str | None) -> str:
@@ -194,18 +200,21 @@ def _dateline_outlet(header: list[Line], now: datetime) -> str:
 
 
 def _image(page: Page, rules: Rules, body: Body, url: str) -> str | None:
+    """The lead image: configured selector, else og:image and the like, else the body's first real image;
+    only an absolute http(s) URL counts (a `data:` or `javascript:` one is passed over)."""
     for el in select(page.root, rules.image):
-        src = el.get("src") or el.get("content") or el.get("href")
-        if src:
-            return urljoin(url, src.strip())
-    meta = page.meta_first(*_META_IMAGE_KEYS) or as_text(page.jsonld_first("image"))
-    if meta and not meta.startswith("data:"):
-        return urljoin(url, meta)
+        image = http_url(el.get("src") or el.get("content") or el.get("href"), url)
+        if image:
+            return image
+    for meta in (page.meta_first(*_META_IMAGE_KEYS), as_text(page.jsonld_first("image"))):
+        image = http_url(meta, url)
+        if image:
+            return image
     for block in body.blocks:
         for img in block.iter("img"):
-            src = img.get("src")
-            if src and not src.startswith("data:") and not _tiny(img):
-                return urljoin(url, src.strip())
+            image = http_url(img.get("src"), url)
+            if image and not _tiny(img):
+                return image
     return None
 
 

@@ -1,9 +1,11 @@
 """Publication dates printed on Chinese news pages → timezone-aware datetimes.
 
 Pure functions over strings. Naive times are read in the site's time zone. Year-less dates take the
-year of a reference time (the page's own meta date when it has one, else `now`), falling back a year
-when that would put them in the future. Relative times (`3小时前`, `昨天 09:58`, `刚刚`) count back
-from `now`. A bare year range such as a footer's `2005-2024` never parses: a date needs a month and day.
+year that puts them nearest the day the article's URL names (`anchor`: /system/2021/12/08/…), so a
+guessed year never contradicts the URL; without one, the year of a reference time (the page's own
+meta date when it has one, else `now`), falling back a year when that would put them in the future.
+Relative times (`3小时前`, `昨天 09:58`, `刚刚`) count back from `now`. A bare year range such as a
+footer's `2005-2024` never parses: a date needs a month and day.
 """
 
 from __future__ import annotations
@@ -87,9 +89,11 @@ def _int(value: str | None) -> int:
 
 
 def find_dates(
-    text: str, *, timezone: str | ZoneInfo = "Asia/Shanghai", now: datetime, reference: datetime | None = None
+    text: str, *, timezone: str | ZoneInfo = "Asia/Shanghai", now: datetime, reference: datetime | None = None,
+    anchor: datetime | None = None,
 ) -> list[DateMatch]:
-    """Every date printed in `text`, in text order. `reference` supplies the year of year-less dates."""
+    """Every date printed in `text`, in text order. Year-less dates take the year nearest `anchor` (the
+    URL's date) when given, else the year of `reference` (or `now`) unless that lies in the future."""
     tz = _zone(timezone)
     now = now if now.tzinfo else now.replace(tzinfo=tz)
     found: list[DateMatch] = []
@@ -119,8 +123,9 @@ def find_dates(
     for pattern in (_NO_YEAR_TIME, _NO_YEAR_CN):
         for m in pattern.finditer(text):
             groups = m.groupdict()
-            value = _year_less(int(m.group("m")), int(m.group("d")), _int(groups.get("H")), _int(groups.get("M")),
-                               _int(groups.get("S")), ref, now, tz)
+            fields = (int(m.group("m")), int(m.group("d")), _int(groups.get("H")), _int(groups.get("M")),
+                      _int(groups.get("S")))
+            value = _nearest_year(*fields, anchor, tz) if anchor else _year_less(*fields, ref, now, tz)
             add(m, value, has_time=groups.get("H") is not None, has_year=False)
     local_now = now.astimezone(tz)
     for m in _RELATIVE_AGO.finditer(text):
@@ -149,17 +154,29 @@ def _year_less(month: int, day: int, hh: int, mm: int, ss: int, ref: datetime, n
     return value
 
 
+def _nearest_year(month: int, day: int, hh: int, mm: int, ss: int, anchor: datetime,
+                  tz: timezone | ZoneInfo) -> datetime | None:
+    """The year-less date in the year (the anchor's, or one either side) that puts it nearest `anchor`:
+    "12-31" beside /2022/01/01/ is the last day of 2021, "12-08" beside /2021/12/08/ is 2021."""
+    day_of = anchor.astimezone(tz)
+    candidates = [v for y in (day_of.year - 1, day_of.year, day_of.year + 1)
+                  if (v := _build(y, month, day, hh, mm, ss, tz)) is not None]
+    return min(candidates, key=lambda v: abs(v - day_of)) if candidates else None
+
+
 def parse_date(
-    text: str | None, *, timezone: str | ZoneInfo = "Asia/Shanghai", now: datetime, reference: datetime | None = None
+    text: str | None, *, timezone: str | ZoneInfo = "Asia/Shanghai", now: datetime, reference: datetime | None = None,
+    anchor: datetime | None = None,
 ) -> datetime | None:
-    """The first date in `text` (ISO 8601, Chinese and numeric forms, year-less, relative), or None."""
+    """The first date in `text` (ISO 8601, Chinese and numeric forms, year-less, relative), or None.
+    `reference` and `anchor` give year-less dates their year as in `find_dates`."""
     if not text:
         return None
     text = text.strip()
     iso = parse_iso(text, timezone=timezone)
     if iso is not None:
         return iso if _plausible(iso, now) else None
-    found = find_dates(text, timezone=timezone, now=now, reference=reference)
+    found = find_dates(text, timezone=timezone, now=now, reference=reference, anchor=anchor)
     if found:
         return found[0].value
     return _epoch(text)

@@ -26,7 +26,7 @@ from feedsvc.errors import ExtractError
 
 __all__ = ["BLOCK_TAGS", "CHROME_TAGS", "INVISIBLE_TAGS", "Node", "SelectorError", "base_href", "class_and_id",
            "clean_text", "compile_selector", "drop_tag", "drop_tree", "elements", "is_element", "parse_html",
-           "raw_text", "select", "squash", "text_of"]
+           "raw_text", "select", "squash", "text_of", "xml_safe"]
 
 # Plain lxml.etree elements: lxml.html's per-node Python class lookup costs more than everything
 # we would use it for, so the few HtmlElement conveniences are written out below.
@@ -51,6 +51,16 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 # NUL and the other C0 controls but tab, LF and CR: not text on any page. In UTF-8 these bytes stand
 # only for themselves (never inside a multi-byte sequence), so deleting them from the bytes is exact.
 _CONTROL_BYTES = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
+# U+FFFE and U+FFFF in UTF-8; like the control bytes, these sequences cannot occur inside another character.
+_NONCHARACTER_BYTES = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+# Numeric character references to a character XML forbids (`&#x1;`, `&#11`, `&#xfffe;`: C0 controls but
+# tab/LF/CR, U+FFFE, U+FFFF): libxml2 turns them into that character, which every later lxml call that
+# sets text then refuses. (It reads references to NUL and to surrogates as U+FFFD itself.)
+_FORBIDDEN_REF = re.compile(
+    r"&#(?:[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]|[fF]{3}[eEfF])(?![0-9a-fA-F])"
+    r"|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|6553[45])(?![0-9]));?")
+# Characters XML 1.0 cannot carry: C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF.
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _parser() -> etree.HTMLParser:
@@ -67,7 +77,13 @@ def parse_html(html: str) -> Node:
     # already decoded, and bytes.translate drops the control characters in a fraction of the time a
     # regex over the str takes (1.5 ms on a 300 KB page). Lone surrogates (only a decoder's
     # surrogateescape makes them) pass through to become U+FFFD rather than cut the page short.
-    data = _XML_DECL.sub("", html, count=1).encode("utf-8", "surrogatepass").translate(None, _CONTROL_BYTES)
+    html = _XML_DECL.sub("", html, count=1)
+    if "&#" in html:
+        html = _FORBIDDEN_REF.sub("", html)
+    data = html.encode("utf-8", "surrogatepass").translate(None, _CONTROL_BYTES)
+    for sequence in _NONCHARACTER_BYTES:
+        if sequence in data:
+            data = data.replace(sequence, b"")
     try:
         root = etree.fromstring(data, _parser())
     except (etree.ParserError, etree.XMLSyntaxError) as exc:
@@ -75,6 +91,12 @@ def parse_html(html: str) -> Node:
     if root is None:  # nothing but whitespace, control characters or comments
         raise ExtractError("empty page")
     return root
+
+
+def xml_safe(text: str) -> str:
+    """`text` without the characters XML cannot carry (C0 controls but tab/LF/CR, lone surrogates,
+    U+FFFE/U+FFFF). Parsed pages hold none; JSON-LD escapes (`\\u0001`) and callers' strings may."""
+    return _NOT_XML.sub("", text) if _NOT_XML.search(text) else text
 
 
 def base_href(root: Node) -> str | None:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from feedsvc.errors import ExtractError
-from feedsvc.extract.dates import parse_date
+from feedsvc.extract.dates import date_from_url, parse_date
 from feedsvc.extract.html import Node, clean_text, parse_html, raw_text, select, squash, text_of
 from feedsvc.extract.list_page import ListPage, base_url, in_nav_area
 from feedsvc.extract.urls import canonical_url, host_of, is_list_leaf, same_site, url_date
@@ -100,11 +100,13 @@ def _date_beside(a: _Anchor, tz: str, now: datetime) -> datetime | None:
     text = clean_text(" ".join(_text_outside(a.item, a.el)))
     if not any(c.isdigit() for c in text):
         return None
-    found = parse_date(text, timezone=tz, now=now)
+    # A year-less "12-08 16:40" takes its year from the article URL's date path when it has one.
+    anchor = date_from_url(a.url, timezone=tz)
+    found = parse_date(text, timezone=tz, now=now, anchor=anchor)
     if found is None and (m := _BARE_MONTH_DAY.fullmatch(text.strip(" []【】()（）\xa0"))):
         # A lone "12-08" beside a link is a date; in running text it could be anything, so
         # only the list item context makes it safe to read.
-        found = parse_date(f"{m.group(1)}月{m.group(2)}日", timezone=tz, now=now)
+        found = parse_date(f"{m.group(1)}月{m.group(2)}日", timezone=tz, now=now, anchor=anchor)
     return found
 
 

@@ -43,22 +43,24 @@ def find_published(page: Page, rules: Rules, header: list[Line], lines: list[Lin
                    url: str, tz: ZoneInfo, now: datetime, listed: ListedLink | None) -> datetime | None:
     """The publication time (aware, in the site's zone), or None: never the crawl time."""
     meta = _meta_date(page, tz, now)
+    # The URL's date path gives a year-less date its year first: a guessed year never contradicts the URL.
+    from_url = date_from_url(url, timezone=tz)
     for el in select(page.root, rules.published):
         raw = el.get("datetime") or el.get("content") or text_of(el)
-        value = _first_date([raw], tz, now, meta) or parse_iso(raw, timezone=tz)
+        value = _first_date([raw], tz, now, meta, from_url) or parse_iso(raw, timezone=tz)
         if value is not None:
             return value.astimezone(tz)
-    value = _first_date([ln.text for ln in header], tz, now, meta)
+    value = _first_date([ln.text for ln in header], tz, now, meta, from_url)
     if value is None and meta is not None:
         return meta
     if value is None:
-        value = _first_date(_time_elements(page) + _date_classed(page, body_el), tz, now, meta, need_year=True)
+        value = _first_date(_time_elements(page) + _date_classed(page, body_el), tz, now, meta, from_url,
+                            need_year=True)
     if value is None:
         labelled = [ln.text for ln in lines if _DATE_LABEL.search(ln.text) and len(ln.text) < 80]
-        value = _first_date(labelled, tz, now, meta, need_year=True)
+        value = _first_date(labelled, tz, now, meta, from_url, need_year=True)
     if value is not None:
         return value.astimezone(tz)
-    from_url = date_from_url(url, timezone=tz)
     if from_url is not None:
         return from_url
     return listed.published if listed else None
@@ -88,12 +90,13 @@ def _date_classed(page: Page, body_el: Node | None) -> list[str]:
     return [text for _, text in sorted(found, key=lambda f: f[0])]
 
 
-def _first_date(texts: list[str], tz: ZoneInfo, now: datetime, meta: datetime | None, *,
-                need_year: bool = False) -> datetime | None:
-    """The first printed date; away from the headline (`need_year`) a date must show its year."""
+def _first_date(texts: list[str], tz: ZoneInfo, now: datetime, meta: datetime | None,
+                from_url: datetime | None = None, *, need_year: bool = False) -> datetime | None:
+    """The first printed date; away from the headline (`need_year`) a date must show its year. A year-less
+    one takes its year from the URL's date, else from the meta date, else the most recent past one."""
     relative = None
     for text in texts:
-        for found in find_dates(text, timezone=tz, now=now, reference=meta):
+        for found in find_dates(text, timezone=tz, now=now, reference=meta, anchor=from_url):
             if need_year and not found.has_year:
                 continue
             if found.relative:

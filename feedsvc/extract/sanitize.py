@@ -1,7 +1,8 @@
 """Make extracted article HTML safe and self-contained for feed readers.
 
-Lazy-load attributes become `src`, relative links and images become absolute, and the nh3
-allow-list removes everything else: scripts, styles, frames, event handlers, `javascript:` URLs.
+Lazy-load attributes become `src`, relative links and images become absolute, links and images that
+are not absolute http(s) then go (a link keeps its text), and the nh3 allow-list removes everything
+else: scripts, styles, frames, event handlers.
 """
 
 from __future__ import annotations
@@ -12,16 +13,18 @@ from urllib.parse import urljoin
 import nh3
 from lxml import etree
 
-from feedsvc.extract.html import Node, drop_tag, parse_html
+from feedsvc.extract.html import Node, drop_tag, drop_tree, parse_html
+from feedsvc.extract.urls import http_url
 
-__all__ = ["LAZY_SRC_ATTRS", "absolutize", "clean_html", "resolve_lazy_images", "sanitize_element", "sanitize_html",
-           "unwrap_dead_links"]
+__all__ = ["LAZY_SRC_ATTRS", "absolutize", "clean_html", "drop_non_web_urls", "resolve_lazy_images",
+           "sanitize_element", "sanitize_html", "unwrap_dead_links"]
 
 # Where lazy-loading scripts keep the real image URL until the image scrolls into view.
 LAZY_SRC_ATTRS = ("data-src", "data-original", "data-lazy-src", "data-lazy", "data-actualsrc",
                   "data-original-src", "data-url", "data-echo", "file")
 _URL_ATTRS = ("href", "src", "poster")
-_SCHEMES = ("http", "https", "mailto")
+# Feeds carry only links a reader can open in any reader: mailto: and tel: links keep their text only.
+_SCHEMES = ("http", "https")
 _PLACEHOLDER_HINTS = ("data:image", "blank.", "placeholder", "loading.", "lazy.", "grey.gif", "spacer.gif", "1x1")
 
 _TAGS = {
@@ -100,11 +103,29 @@ def unwrap_dead_links(root: Node) -> None:
             drop_tag(a)
 
 
+def drop_non_web_urls(root: Node) -> None:
+    """After `absolutize`: a link whose href is not absolute http(s) keeps its text and loses the tag, such
+    an image goes, and other such URL attributes (video `poster`, `src`) are removed (in place)."""
+    for el in list(root.iter(etree.Element)):
+        for attr in _URL_ATTRS:
+            value = el.get(attr)
+            if value is None or http_url(value) is not None:
+                continue
+            if el.tag == "a" and attr == "href" and el.getparent() is not None:
+                drop_tag(el)
+            elif el.tag == "img" and el.getparent() is not None:
+                drop_tree(el)
+            else:
+                del el.attrib[attr]
+            break
+
+
 def sanitize_element(root: Node, base_url: str) -> str:
-    """Serialize `root` (lazy images resolved, links absolute) through the allow-list (mutates `root`)."""
+    """Serialize `root` (lazy images resolved, links absolute http(s)) through the allow-list (mutates `root`)."""
     resolve_lazy_images(root)
     unwrap_dead_links(root)
     absolutize(root, base_url)
+    drop_non_web_urls(root)
     raw = etree.tostring(root, encoding="unicode", method="html")
     return clean_html(raw)
 

@@ -144,6 +144,27 @@ def _canonical(raw: str, base: str | None) -> str:
     return urlunsplit((scheme, netloc, path, "&".join(kept), ""))
 
 
+def http_url(url: str | None, base: str = "") -> str | None:
+    """`url` as an absolute http(s) URL with a host (joined with `base` when relative), else None.
+
+    The one test for a URL that may reach a feed (links and images in content, the lead image):
+    `javascript:`, `vbscript:`, `data:` in any case, `mailto:`, scheme-relative or relative URLs
+    without a base, and hostless ones come back as None.
+    """
+    raw = (url or "").strip()
+    if not raw:
+        return None
+    try:
+        joined = urljoin(base.strip(), raw) if base else raw
+        parts = urlsplit(joined)
+        host = parts.hostname
+    except ValueError:  # an invalid IPv6 literal or port: not a URL a reader can open
+        return None
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not host:
+        return None
+    return joined
+
+
 def host_of(url: str) -> str:
     """Lower-case host name of `url` without port ('' when there is none)."""
     try:

@@ -30,6 +30,12 @@ _ALIASES = {
     **dict.fromkeys(("iso-8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii", "windows-1252", "cp1252"), "cp1252"),
 }
 
+# Codecs Python knows that no web page can mean (WHATWG Encoding has none of them): `undefined` raises a
+# bare UnicodeError on every decode, the escapes and UTF-7 re-read ASCII as markup. Such a label is
+# unknown, like a misspelt one.
+_NOT_WEB_CHARSETS = frozenset({"undefined", "unicode-escape", "raw-unicode-escape", "utf-7", "idna", "punycode",
+                               "mbcs", "oem", "charmap"})
+
 # Declarations that are server or editor defaults more often than facts; for a body with
 # non-ASCII bytes they are tried only after detection.
 _WEAK = {"cp1252"}
@@ -48,8 +54,12 @@ _META_WINDOW = 4096
 
 # Replacement characters (or stray control characters) tolerated in a last-resort decode.
 _MAX_JUNK_RATIO = 0.01
-# U+FFFD and the control characters (C0 and C1) that never occur in text, i.e. all but \t \n \f \r.
-_JUNK_RE = re.compile("[\ufffd\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+# U+FFFD, NUL and the C1 controls: what binary bytes read as text turn into.
+_JUNK_RE = re.compile("[\ufffd\x00\x7f-\x9f]")
+# The other C0 controls but \t \n \f \r: junk too, but editors paste a few (\x08, \x1b) into titles and
+# text, so each counts a fifth: a short article with five of them in its title is still a page.
+_STRAY_CONTROL_RE = re.compile("[\x01-\x08\x0b\x0e-\x1f]")
+_STRAY_CONTROL_WEIGHT = 0.2
 
 
 def normalize_charset(name: str | None) -> str | None:
@@ -61,6 +71,8 @@ def normalize_charset(name: str | None) -> str | None:
     try:
         codec = codecs.lookup(label).name
     except LookupError:
+        return None
+    if codec.replace("_", "-") in _NOT_WEB_CHARSETS:
         return None
     return _ALIASES.get(codec, codec)
 
@@ -80,14 +92,16 @@ def sniff_meta_charset(body: bytes) -> str | None:
 def _strict(body: bytes, charset: str) -> str | None:
     try:
         return body.decode(charset)
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):  # UnicodeError: what a codec that cannot decode at all raises
         return None
 
 
 def _junk_ratio(text: str) -> float:
     if not text:
         return 1.0
-    return sum(1 for _ in _JUNK_RE.finditer(text)) / len(text)
+    junk = sum(1 for _ in _JUNK_RE.finditer(text))
+    stray = sum(1 for _ in _STRAY_CONTROL_RE.finditer(text))
+    return (junk + _STRAY_CONTROL_WEIGHT * stray) / len(text)
 
 
 def _detect(body: bytes) -> str | None:

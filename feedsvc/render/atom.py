@@ -52,7 +52,7 @@ def render_atom(feed: Feed) -> bytes:
 
 def _add_entry(fg: FeedGenerator, entry: Entry, feed: Feed) -> None:
     fe = fg.add_entry(_AtomEntry(), order="append")  # keep the given (newest-first) order
-    url = fields.clean(entry.url)
+    url = fields.entry_link(entry)
     fe.id(fields.clean(entry.id))
     fe.title(fields.entry_title(entry))
     fe.updated(fields.entry_updated(entry, feed))
@@ -62,15 +62,16 @@ def _add_entry(fg: FeedGenerator, entry: Entry, feed: Feed) -> None:
     author = fields.clean(entry.author).strip()
     if author:
         fe.author(name=author)
-    content = fields.clean(entry.content_html)
+    content = fields.entry_content(entry)
     if content:
         fe.content(content, type="html")
     summary = fields.clean(entry.summary).strip()
     if summary:
         fe.summary(summary)
-    fe.link(href=url, rel="alternate", type="text/html")
-    if entry.image:
-        image = fields.clean(entry.image)
+    if url:
+        fe.link(href=url, rel="alternate", type="text/html")
+    image = fields.entry_image(entry)
+    if image:
         fe.link(href=image, rel="enclosure", type=fields.image_type(image))
     for category in entry.categories:
         term = fields.clean(category).strip()

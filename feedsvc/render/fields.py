@@ -1,6 +1,7 @@
-"""What every feed format derives the same way from a Feed: XML-safe text, times, authors, image types.
+"""What every feed format derives the same way from a Feed: XML-safe text, web-only URLs, times, authors,
+image types.
 
-Keeping these rules in one place is what makes an entry carry the same id, dates and text in
+Keeping these rules in one place is what makes an entry carry the same id, links, dates and text in
 RSS, Atom and JSON Feed.
 """
 
@@ -12,6 +13,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from feedsvc.model import Entry, Feed
+from feedsvc.render.safe_urls import safe_content_html, web_url
 
 # The feed time used when a feed has no entries: fixed, so an empty feed's bytes (and ETag) never change.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -49,13 +51,20 @@ def local(dt: datetime, feed: Feed) -> datetime:
 
 
 def entry_published(entry: Entry, feed: Feed) -> datetime | None:
-    """When the entry appeared: its printed date, else when we first saw it."""
-    dt = entry.published or entry.first_seen or entry.updated
+    """The date the page printed, or None: the time we first saw a page is no publication date."""
+    return local(entry.published, feed) if entry.published else None
+
+
+def entry_modified(entry: Entry, feed: Feed) -> datetime | None:
+    """For formats where a modification time is optional (JSON Feed): when the content changed, else
+    the published time; None for an undated entry."""
+    dt = entry.updated or entry.published
     return local(dt, feed) if dt else None
 
 
 def entry_updated(entry: Entry, feed: Feed) -> datetime:
-    """Last significant change: `updated` if the content changed, else the published time."""
+    """For Atom, which requires one: `entry_modified`, else when the entry was first seen (the only
+    place the first-seen time appears), else the feed's time."""
     dt = entry.updated or entry.published or entry.first_seen
     return local(dt, feed) if dt else feed_updated(feed)
 
@@ -80,7 +89,23 @@ def feed_description(feed: Feed) -> str:
 
 
 def feed_link(feed: Feed) -> str:
-    return clean(feed.link) or clean(feed.site_home) or feed.feed_url_base
+    return web_url(clean(feed.link)) or web_url(clean(feed.site_home)) or feed.feed_url_base
+
+
+def entry_link(entry: Entry) -> str | None:
+    """The page a reader opens: the entry's URL when it is absolute http(s), else no link at all."""
+    return web_url(clean(entry.url))
+
+
+def entry_image(entry: Entry) -> str | None:
+    """The lead image (enclosure, JSON `image`) when it is absolute http(s); a `javascript:` or `DATA:` one goes."""
+    return web_url(clean(entry.image))
+
+
+def entry_content(entry: Entry) -> str:
+    """The content HTML, XML-safe, with every link and image absolute http(s) (others dropped)."""
+    content = clean(entry.content_html)
+    return safe_content_html(content) if content else ""
 
 
 def image_type(url: str) -> str:

@@ -34,22 +34,25 @@ def render_json(feed: Feed) -> bytes:
 
 
 def _item(entry: Entry, feed: Feed) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "id": fields.clean(entry.id),
-        "url": fields.clean(entry.url),
-        "title": fields.entry_title(entry),
-        # The spec wants content_html or content_text present; an empty string still says "no body".
-        "content_html": fields.clean(entry.content_html),
-    }
+    item: dict[str, Any] = {"id": fields.clean(entry.id)}
+    url = fields.entry_link(entry)
+    if url:
+        item["url"] = url
+    item["title"] = fields.entry_title(entry)
+    # The spec wants content_html or content_text present; an empty string still says "no body".
+    item["content_html"] = fields.entry_content(entry)
     summary = fields.clean(entry.summary).strip()
     if summary:
         item["summary"] = summary
-    if entry.image:
-        item["image"] = fields.clean(entry.image)
+    image = fields.entry_image(entry)
+    if image:
+        item["image"] = image
     published = fields.entry_published(entry, feed)
     if published:
         item["date_published"] = published.isoformat()
-    item["date_modified"] = fields.entry_updated(entry, feed).isoformat()
+    modified = fields.entry_modified(entry, feed)
+    if modified:
+        item["date_modified"] = modified.isoformat()
     author = fields.clean(entry.author).strip()
     if author:
         item["authors"] = [{"name": author}]

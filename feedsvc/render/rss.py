@@ -34,16 +34,17 @@ def render_rss(feed: Feed) -> bytes:
 
 def _add_item(fg: FeedGenerator, entry: Entry, feed: Feed) -> None:
     fe = fg.add_entry(order="append")  # keep the given (newest-first) order
-    url = fields.clean(entry.url)
+    url = fields.entry_link(entry)
     entry_id = fields.clean(entry.id)
     fe.title(fields.entry_title(entry))
-    fe.link(href=url, rel="alternate")
-    # isPermaLink promises readers the guid is a URL they can open: true only when it *is* the URL.
+    if url:
+        fe.link(href=url, rel="alternate")
+    # isPermaLink promises readers the guid is a URL they can open: true only when it *is* the (web) URL.
     fe.guid(entry_id, permalink=entry_id == url)
     summary = fields.clean(entry.summary).strip()
     if summary:
         fe.summary(summary)
-    content = fields.clean(entry.content_html)
+    content = fields.entry_content(entry)
     if content:
         fe.content(content)
     published = fields.entry_published(entry, feed)
@@ -58,7 +59,7 @@ def _add_item(fg: FeedGenerator, entry: Entry, feed: Feed) -> None:
         term = fields.clean(category).strip()
         if term:
             fe.category(term=term)
-    if entry.image:
-        image = fields.clean(entry.image)
+    image = fields.entry_image(entry)
+    if image:
         # Length is unknown without fetching the image; the RSS board says to use 0 then.
         fe.enclosure(url=image, length=0, type=fields.image_type(image))
