@@ -61,7 +61,7 @@ NEWEST = ENTRIES[0].published
 assert NEWEST is not None
 
 
-def web_config(store_url: str) -> Config:
+def web_config(store_url: str, *, cixi_refresh: str = "10m") -> Config:
     return Config.model_validate({
         "server": {"host": "127.0.0.1", "port": 8080, "public_url": PUBLIC},
         "store": {"url": store_url},
@@ -70,7 +70,7 @@ def web_config(store_url: str) -> Config:
                 "title": "慈溪新闻网",
                 "home": "http://www.cxnews.cn/",
                 "sections": {
-                    "cixi": {"title": "慈溪新闻", "url": "http://www.cxnews.cn/cxnews/", "refresh": "10m"},
+                    "cixi": {"title": "慈溪新闻", "url": "http://www.cxnews.cn/cxnews/", "refresh": cixi_refresh},
                     "mintong": {"title": "民e通", "nav": "民e通"},
                     "empty": {"title": "桥城评论", "url": "http://www.cxnews.cn/qcpl/", "refresh": "1h"},
                 },
