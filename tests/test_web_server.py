@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -204,3 +205,35 @@ async def test_a_request_body_is_ignored_and_garbage_gets_400(site: Web) -> None
         assert " 400 " in status  # aiohttp answers parse errors as HTTP/1.0
     finally:
         await conn.close()
+
+
+async def test_access_log_line_is_aiohttps_default_line(
+        store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Our cheaper AccessLog writes what aiohttp's own AccessLogger writes for the same request."""
+    from aiohttp.test_utils import TestServer
+
+    from feedsvc.web.access_log import AccessLog
+
+    lines = {}
+    for name, runner_kwargs in (("aiohttp", {}), ("ours", {"access_log_class": AccessLog})):
+        app = make_app(web_config(f"sqlite:///{tmp_path / 'web.db'}"), store, poll_interval=3600)
+        server = TestServer(app, host="127.0.0.1")
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="aiohttp.access"):
+            await server.start_server(**runner_kwargs)
+            try:
+                assert server.port is not None
+                conn = await Conn.open(server.port)
+                for request in (raw_request(FEED + "?limit=2", Referer="http://r.example/", User_Agent="UA/1 (x)"),
+                                raw_request("/nope/x.rss"), raw_request(FEED, "HEAD")):
+                    await conn.send(request)
+                    await conn.response(head=b"HEAD " in request)
+                await conn.close()
+            finally:
+                await server.close()  # waits for the handlers, so every line is logged
+        lines[name] = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    stamp = re.compile(r"\[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\]")
+    assert len(lines["ours"]) == 3 and all(stamp.search(line) for line in lines["ours"]), lines
+    assert [stamp.sub("[T]", line) for line in lines["ours"]] == [stamp.sub("[T]", line) for line in lines["aiohttp"]]
+    assert '"GET /cxnews/cixi.rss?limit=2 HTTP/1.1" 200 ' in lines["ours"][0]
+    assert lines["ours"][0].endswith('"http://r.example/" "UA/1 (x)"')

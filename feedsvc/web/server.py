@@ -13,10 +13,13 @@ from collections.abc import Callable
 from aiohttp import web
 from aiohttp.log import access_logger
 
+from feedsvc.web.access_log import AccessLog
+
 
 def make_runner(app: web.Application) -> web.AppRunner:
-    """The runner `serve` uses: aiohttp's own, logging every request to the "aiohttp.access" logger."""
-    return web.AppRunner(app, access_log=access_logger)
+    """The runner `serve` uses: aiohttp's own, logging every request to the "aiohttp.access" logger
+    (aiohttp's default line, see access_log.py)."""
+    return web.AppRunner(app, access_log=access_logger, access_log_class=AccessLog)
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
