@@ -48,7 +48,8 @@ def site_config(*, listen_port: int, upstream_port: int, cache_dir: Path) -> str
 
 def main_config(root: Path, http_body: str) -> str:
     """A whole nginx.conf around `http_body`: one worker (feedsvc is one process), no daemon, every
-    file under `root`."""
+    file under `root`. Every request is access-logged (as Debian's nginx.conf does, and as feedsvc
+    does), so a benchmark compares servers doing the same work."""
     return f"""
 worker_processes 1;
 daemon off;
@@ -56,7 +57,7 @@ pid {root}/nginx.pid;
 error_log {root}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    access_log off;
+    access_log {root}/access.log;
     client_body_temp_path {root}/tmp-body;
     proxy_temp_path {root}/tmp-proxy;
     fastcgi_temp_path {root}/tmp-fastcgi;
