@@ -1,14 +1,15 @@
 """Feed serving throughput with wrk: feedsvc beside nginx serving the same bytes as static files.
 
-    python bench/serve.py [--duration 5] [--rounds 1] [--connections 32] [--behind-nginx]
+    python bench/serve.py [--duration 5] [--rounds 1] [--connections 32] [--no-access-log] [--behind-nginx]
 
 Fills a temporary SQLite store with two sections of realistic Chinese entries (the replica site's
 articles from seeds/articles.yaml, written through the store API): a 12 KB feed (6 entries) and a
 33 KB one (20 entries), both RSS. Starts the real app in a subprocess on a loopback port the way
 `feedsvc serve` runs it (serve_until_signal: aiohttp's AppRunner, access log on, logged at INFO to
 a file), once on asyncio's event loop ("aiohttp") and, when uvloop is installed, once on uvloop's
-("aiohttp+uvloop"). nginx serves feedsvc's own bytes as static files (`gzip_static on`, `etag on`,
-one worker process, as feedsvc is one process). Each gets `wrk -t1 -c32` per feed for a full GET
+("aiohttp+uvloop"); --no-access-log adds a run with the access log off ("aiohttp nolog"), to show
+what it costs. nginx serves feedsvc's own bytes as static files (`gzip_static on`, `etag on`,
+one worker process, as feedsvc is one process; every request access-logged, as by feedsvc). Each gets `wrk -t1 -c32` per feed for a full GET
 (identity), a gzip GET and a 304 (If-None-Match with the ETag). Prints requests/s and the ratios to
 nginx: medians over --rounds, servers taken in rotating order.
 
@@ -124,9 +125,9 @@ async def fill(db: Path) -> None:
         await store.close()
 
 
-def serve(db: Path, port: int, loop: str, max_age: int) -> None:
+def serve(db: Path, port: int, loop: str, max_age: int, access_log: bool) -> None:
     """The server process: the real app over the filled store, served as `feedsvc serve` serves it
-    (serve_until_signal, access log on), until SIGTERM."""
+    (serve_until_signal, access log on unless told), until SIGTERM."""
     from feedsvc.store import open_store
     from feedsvc.web import make_app, serve_until_signal
     from feedsvc.web.server import event_loop_factory
@@ -134,6 +135,8 @@ def serve(db: Path, port: int, loop: str, max_age: int) -> None:
     # As `feedsvc serve` sets logging up: INFO, so every request makes an access-log line (to stderr,
     # which the parent sends to a file).
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not access_log:  # what the access log costs: with INFO off for it, aiohttp skips it entirely
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
     async def main() -> None:
         config = bench_config(db, port, max_age)
@@ -244,15 +247,17 @@ def start_static(bodies: dict[str, tuple[bytes, bytes]], max_age: int) -> Nginx:
     return nginx
 
 
-def start_feedsvc(root: Path, db: Path, loop: str, max_age: int) -> tuple[subprocess.Popen[bytes], Target, Path]:
+def start_feedsvc(root: Path, db: Path, loop: str, max_age: int,
+                  access_log: bool = True) -> tuple[subprocess.Popen[bytes], Target, Path]:
     port = free_port()
-    log = root / f"feedsvc-{loop}.log"
+    name = ("aiohttp+uvloop" if loop == "uvloop" else "aiohttp") + ("" if access_log else " nolog")
+    log = root / f"feedsvc-{name.replace(' ', '-')}.log"
     with log.open("wb") as stderr:
         proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(db), str(port), loop, str(max_age)],
+            [sys.executable, __file__, "--serve", str(db), str(port), loop, str(max_age), str(int(access_log))],
             stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     wait_ready(f"http://127.0.0.1:{port}/", proc)
-    return proc, Target(f"aiohttp+{loop}" if loop == "uvloop" else "aiohttp", f"http://127.0.0.1:{port}"), log
+    return proc, Target(name, f"http://127.0.0.1:{port}"), log
 
 
 def access_lines(log: Path) -> list[str]:
@@ -297,10 +302,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="feedsvc through deploy/nginx.conf's proxy_cache, beside nginx static")
     parser.add_argument("--max-age", type=int, default=None,
                         help="the feeds' max-age in seconds (default 900; 2 with --behind-nginx)")
-    parser.add_argument("--serve", nargs=4, metavar=("DB", "PORT", "LOOP", "MAX_AGE"), help=argparse.SUPPRESS)
+    parser.add_argument("--no-access-log", action="store_true",
+                        help="also measure feedsvc with its access log off (column 'aiohttp nolog')")
+    parser.add_argument("--serve", nargs=5, metavar=("DB", "PORT", "LOOP", "MAX_AGE", "LOG"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        serve(Path(args.serve[0]), int(args.serve[1]), args.serve[2], int(args.serve[3]))
+        serve(Path(args.serve[0]), int(args.serve[1]), args.serve[2], int(args.serve[3]), args.serve[4] == "1")
         return 0
     missing = [tool for tool, found in (("wrk", shutil.which("wrk")), ("nginx", nginx_binary())) if not found]
     if missing:
@@ -322,9 +329,12 @@ def main(argv: list[str] | None = None) -> int:
                 loops.append("uvloop")
             else:
                 print("uvloop not installed (pip install 'feedsvc[fast]'): asyncio's loop only", file=sys.stderr)
+            runs = [(loop, True) for loop in loops]
+            if args.no_access_log and not args.behind_nginx:
+                runs.append((loops[0], False))
             services: list[tuple[Target, Path]] = []
-            for loop in loops:
-                proc, target, log = start_feedsvc(root, db, loop, max_age)
+            for loop, access_log in runs:
+                proc, target, log = start_feedsvc(root, db, loop, max_age, access_log)
                 procs.append(proc)
                 probe(target)
                 services.append((target, log))
