@@ -1,7 +1,7 @@
 """deploy/nginx.conf in front of the real app: a real nginx caches, revalidates with our validators,
 keeps gzip and identity apart, passes ETags through and serves stale copies while we are down.
 
-The feed under test refreshes every second, so its max-age is 1 s and expiry takes a short sleep.
+The feed under test refreshes every 2 s, so its max-age is 2 s and expiry takes a short sleep.
 Skipped only when there is no nginx binary and FEEDSVC_TEST_NGINX is unset; CI sets it, so there a
 missing nginx fails instead of skipping.
 """
@@ -27,7 +27,7 @@ from tests.nginx_site import Nginx, nginx_binary, proxy_site
 from tests.web_fixtures import store_fixture, web_config  # noqa: F401 (fixture `store`)
 
 FEED = "/cxnews/cixi.rss"
-MAX_AGE = 1  # seconds: the feed's refresh interval in this test's config
+MAX_AGE = 2  # seconds: the feed's refresh interval in this test's config
 
 if nginx_binary() is None:
     if os.environ.get("FEEDSVC_TEST_NGINX"):
@@ -154,17 +154,20 @@ async def test_after_max_age_nginx_revalidates_and_feedsvc_answers_304(stack: St
     status, headers, again = await stack.get()
     assert status == 200 and again == body and headers["ETag"] == first["ETag"]
     assert headers["X-Cache-Status"] in ("REVALIDATED", "STALE", "UPDATING"), headers["X-Cache-Status"]
-    for _ in range(100):  # with background updates the revalidation may finish just after the answer
-        if stack.seen and stack.seen[-1].status:
+    for _ in range(250):  # with background updates the revalidation may finish just after the answer
+        status, headers, after = await stack.get()
+        if headers["X-Cache-Status"] == "HIT":
             break
         await asyncio.sleep(0.02)
-    assert len(stack.seen) == 1, stack.seen
-    asked = stack.seen[0]
-    assert asked.if_none_match == first["ETag"]
-    assert asked.if_modified_since == first["Last-Modified"]
-    assert asked.status == 304
-    status, headers, after = await stack.get()
     assert (status, headers["X-Cache-Status"], after) == (200, "HIT", body)
+    assert headers["ETag"] == first["ETag"]
+    # feedsvc was only asked conditionally (more than once only if this machine was slow enough for
+    # the copy to expire again), and answered 304 each time.
+    assert stack.seen, "nginx never revalidated"
+    for asked in stack.seen:
+        assert asked.if_none_match == first["ETag"]
+        assert asked.if_modified_since == first["Last-Modified"]
+        assert asked.status == 304
 
 
 async def test_stale_copy_is_served_while_feedsvc_is_down(stack: Stack) -> None:
