@@ -11,7 +11,6 @@ import logging
 import os
 import re
 import signal
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from aiohttp import web
 
 from feedsvc.store import Store
 from feedsvc.web import make_app, serve_until_signal
+from tests.nginx_site import free_port
 from tests.web_fixtures import (  # noqa: F401 (fixture `store`)
     Conn,
     Web,
@@ -105,12 +105,6 @@ async def test_middleware_applies_to_every_response_on_one_keep_alive_connection
     assert seen[1:] == [d.split(b" ")[1].decode() for d, _, _ in SEQUENCE]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 async def served(store: Store, tmp_path: Path) -> AsyncIterator[tuple[int, list[str]]]:
     """The app as `feedsvc serve` runs it (serve_until_signal), with a stamping middleware; stopped
@@ -123,10 +117,12 @@ async def served(store: Store, tmp_path: Path) -> AsyncIterator[tuple[int, list[
     task = asyncio.create_task(serve_until_signal(app, host="127.0.0.1", port=port, on_ready=ready.set))
     try:
         await asyncio.wait_for(ready.wait(), 10)
+        assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN), "no SIGTERM handler"
         yield port, seen
     finally:
-        if ready.is_set():
-            os.kill(os.getpid(), signal.SIGTERM)  # serve_until_signal's handler turns it into a stop
+        # serve_until_signal's handler turns SIGTERM into a stop; without one it would end pytest.
+        if ready.is_set() and signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN):
+            os.kill(os.getpid(), signal.SIGTERM)
         else:
             task.cancel()
         await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 10)
