@@ -1,27 +1,37 @@
-"""Feed serving throughput: feedsvc beside nginx serving the same bytes as static files, with wrk.
+"""Feed serving throughput with wrk: feedsvc beside nginx serving the same bytes as static files.
 
-    python bench/serve.py [--duration 10] [--rounds 1] [--connections 32] [--no-nginx] [--no-plain]
+    python bench/serve.py [--duration 5] [--rounds 1] [--connections 32] [--no-access-log] [--behind-nginx]
 
-Fills a temporary SQLite store with one section of 20 realistic Chinese entries (the replica
-site's articles from seeds/articles.yaml, written through the store API). Starts the real app in a
-subprocess on a loopback port, twice: with FeedAppRunner (fast path on; column "feedsvc") and
-with a plain aiohttp AppRunner (column "aiohttp path"). Runs `wrk -t1 -c32` against each for a
-full GET (identity), a gzip GET and a 304 (If-None-Match with the ETag). When nginx is installed
-it serves feedsvc's own bytes as static files (`gzip_static on`, `etag on`, one worker process, as
-feedsvc is one process) and gets the same three runs. Prints requests/s and the ratios to nginx:
-medians over --rounds, servers taken in rotating order. Every run is bounded (--duration seconds)
-and every server is stopped at the end. Needs wrk (`apt-get install wrk nginx`).
+Fills a temporary SQLite store with two sections of realistic Chinese entries (the replica site's
+articles from seeds/articles.yaml, written through the store API): a 12 KB feed (6 entries) and a
+33 KB one (20 entries), both RSS. Starts the real app in a subprocess on a loopback port the way
+`feedsvc serve` runs it (serve_until_signal: aiohttp's AppRunner, access log on, logged at INFO to
+a file), once on asyncio's event loop ("aiohttp") and, when uvloop is installed, once on uvloop's
+("aiohttp+uvloop"); --no-access-log adds a run with the access log off ("aiohttp nolog"), to show
+what it costs. nginx serves feedsvc's own bytes as static files (`gzip_static on`, `etag on`,
+one worker process, as feedsvc is one process; every request access-logged, as by feedsvc). Each gets `wrk -t1 -c32` per feed for a full GET
+(identity), a gzip GET and a 304 (If-None-Match with the ETag). Prints requests/s and the ratios to
+nginx: medians over --rounds, servers taken in rotating order.
+
+--behind-nginx: instead, the same feeds through deploy/nginx.conf (proxy_cache in front of feedsvc;
+only its ports and paths changed) beside nginx static. The feeds' max-age is --max-age seconds (2 by
+default), so nginx revalidates during the runs; the requests feedsvc sees meanwhile are counted
+from its access log and printed with their statuses.
+
+Every run is bounded (--duration seconds) and every server is stopped at the end.
+Needs wrk and nginx (`apt-get install wrk nginx`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import logging
 import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,7 +39,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -41,11 +51,11 @@ sys.path.insert(0, str(REPO))
 
 from feedsvc.config import Config  # noqa: E402
 from feedsvc.model import Entry  # noqa: E402
+from tests.nginx_site import Nginx, free_port, nginx_binary, proxy_site  # noqa: E402
 
 ARTICLES = REPO / "seeds" / "articles.yaml"  # the replica site's 18 articles (one is the real seed)
 CST = timezone(timedelta(hours=8))
 NOW = datetime(2021, 12, 8, 20, 0, tzinfo=UTC)
-PATH = "/cxnews/cixi.rss"
 FALLBACK = ["昨天上午,市委、市政府召开全市疫情防控工作视频会议,部署全市疫情防控工作,要求各地各部门守土有责。"] * 6
 
 
@@ -85,12 +95,19 @@ def entries() -> list[Entry]:
     return out
 
 
-def bench_config(db: Path, port: int) -> Config:
+# The feeds measured: path → number of entries (12 KB and 33 KB of RSS).
+FEEDS = {"/cxnews/brief.rss": 6, "/cxnews/cixi.rss": 20}
+
+
+def bench_config(db: Path, port: int, max_age: int) -> Config:
+    sections = {
+        "cixi": {"title": "慈溪新闻", "url": "http://www.cxnews.cn/cxnews/", "refresh": f"{max_age}s"},
+        "brief": {"title": "慈溪要闻", "url": "http://www.cxnews.cn/brief/", "refresh": f"{max_age}s"},
+    }
     return Config.model_validate({
         "server": {"host": "127.0.0.1", "port": port},
         "store": {"url": f"sqlite:///{db}"},
-        "sites": {"cxnews": {"title": "慈溪新闻网", "home": "http://www.cxnews.cn/", "sections": {
-            "cixi": {"title": "慈溪新闻", "url": "http://www.cxnews.cn/cxnews/", "refresh": "15m"}}}},
+        "sites": {"cxnews": {"title": "慈溪新闻网", "home": "http://www.cxnews.cn/", "sections": sections}},
     })
 
 
@@ -100,37 +117,41 @@ async def fill(db: Path) -> None:
     store = open_store(f"sqlite:///{db}")
     await store.open()
     try:
-        await store.upsert("cxnews", "cixi", entries(), now=NOW, max_entries=100, max_age_days=36500,
-                           section_title="慈溪新闻")
+        for path, count in FEEDS.items():
+            section = path.rsplit("/", 1)[1].removesuffix(".rss")
+            await store.upsert("cxnews", section, entries()[:count], now=NOW, max_entries=100,
+                               max_age_days=36500, section_title=section)
     finally:
         await store.close()
 
 
-def serve(db: Path, port: int, fast: bool) -> None:
-    """The server process: the real app over the filled store, until killed."""
-    from aiohttp import web
-
+def serve(db: Path, port: int, loop: str, max_age: int, access_log: bool) -> None:
+    """The server process: the real app over the filled store, served as `feedsvc serve` serves it
+    (serve_until_signal, access log on unless told), until SIGTERM."""
     from feedsvc.store import open_store
-    from feedsvc.web import FeedAppRunner, make_app
+    from feedsvc.web import make_app, serve_until_signal
+    from feedsvc.web.server import event_loop_factory
+
+    # As `feedsvc serve` sets logging up: INFO, so every request makes an access-log line (to stderr,
+    # which the parent sends to a file).
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not access_log:  # what the access log costs: with INFO off for it, aiohttp skips it entirely
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
     async def main() -> None:
-        config = bench_config(db, port)
+        config = bench_config(db, port, max_age)
         store = open_store(config.store.url)
         await store.open()
-        app = make_app(config, store)
-        runner = FeedAppRunner(app) if fast else web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        print("ready", flush=True)
-        await asyncio.Event().wait()
+        try:
+            await serve_until_signal(make_app(config, store), host="127.0.0.1", port=port)
+        finally:
+            await store.close()
 
-    asyncio.run(main())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    factory = event_loop_factory() if loop == "uvloop" else None
+    if loop == "uvloop" and factory is None:
+        raise SystemExit("uvloop is not installed (pip install 'feedsvc[fast]')")
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main())
 
 
 def http(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
@@ -160,8 +181,7 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None) -> None:
 class Target:
     name: str
     base: str  # http://127.0.0.1:port
-    etag: str = ""
-    gz_etag: str = ""
+    etags: dict[str, str] = field(default_factory=dict)  # feed path → identity ETag
 
 
 def wrk(url: str, duration: int, connections: int, headers: dict[str, str]) -> float:
@@ -178,46 +198,38 @@ def wrk(url: str, duration: int, connections: int, headers: dict[str, str]) -> f
     return float(found.group(1))
 
 
-def scenarios(t: Target) -> dict[str, dict[str, str]]:
-    return {
-        "full GET": {},
-        "gzip GET": {"Accept-Encoding": "gzip"},
-        "304": {"If-None-Match": t.etag},
-    }
+SCENARIOS = ("full GET", "gzip GET", "304")
+
+
+def scenario_headers(scenario: str, etag: str) -> dict[str, str]:
+    return {"full GET": {}, "gzip GET": {"Accept-Encoding": "gzip"}, "304": {"If-None-Match": etag}}[scenario]
 
 
 def probe(t: Target) -> None:
     """Fetch the validators, and check each scenario answers as intended before timing it."""
-    status, headers, body = http(t.base + PATH)
-    assert status == 200 and "Content-Encoding" not in headers, (t.name, status, headers)
-    t.etag = headers["ETag"]
-    status, headers, _ = http(t.base + PATH, **{"Accept-Encoding": "gzip"})
-    assert status == 200 and headers.get("Content-Encoding") == "gzip", (t.name, status, headers)
-    t.gz_etag = headers["ETag"]
-    status, _, _ = http(t.base + PATH, **{"If-None-Match": t.etag})
-    assert status == 304, (t.name, status)
+    for path in FEEDS:
+        status, headers, _ = http(t.base + path)
+        assert status == 200 and "Content-Encoding" not in headers, (t.name, status, headers)
+        t.etags[path] = headers["ETag"]
+        status, headers, _ = http(t.base + path, **{"Accept-Encoding": "gzip"})
+        assert status == 200 and headers.get("Content-Encoding") == "gzip", (t.name, status, headers)
+        status, _, _ = http(t.base + path, **{"If-None-Match": t.etags[path]})
+        assert status == 304, (t.name, status)
 
 
-def start_nginx(root: Path, plain: bytes, gz: bytes, port: int) -> subprocess.Popen[bytes]:
-    www = root / "www" / "cxnews"
-    www.mkdir(parents=True)
-    root.chmod(0o755)  # nginx's worker runs as an unprivileged user and must read the files
-    (www / "cixi.rss").write_bytes(plain)
-    (www / "cixi.rss.gz").write_bytes(gz)
-    conf = root / "nginx.conf"
-    conf.write_text(f"""
-worker_processes 1;
-daemon off;
-pid {root}/nginx.pid;
-error_log {root}/nginx-error.log;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {root}/tmp-body;
-    proxy_temp_path {root}/tmp-proxy;
-    fastcgi_temp_path {root}/tmp-fastcgi;
-    uwsgi_temp_path {root}/tmp-uwsgi;
-    scgi_temp_path {root}/tmp-scgi;
+def start_static(bodies: dict[str, tuple[bytes, bytes]], max_age: int) -> Nginx:
+    """nginx serving each feed's identity and gzip bytes as files, with ETag and gzip_static."""
+    nginx = Nginx()
+    www = nginx.root / "www"
+    for path, (plain, gz) in bodies.items():
+        target = www / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(plain)
+        target.with_name(target.name + ".gz").write_bytes(gz)
+    for folder in [www, *www.rglob("*")]:
+        folder.chmod(0o755)  # nginx's worker runs as an unprivileged user and must read the files
+    port = free_port()
+    nginx.start(f"""
     types {{ application/rss+xml rss; }}
     charset utf-8;
     charset_types application/rss+xml;
@@ -225,16 +237,31 @@ http {{
     tcp_nopush on;
     server {{
         listen 127.0.0.1:{port};
-        root {root}/www;
+        root {www};
         etag on;
         gzip_static on;
         gzip_vary on;
-        add_header Cache-Control "public, max-age=900";
+        add_header Cache-Control "public, max-age={max_age}";
     }}
-}}
-""")
-    return subprocess.Popen([shutil.which("nginx") or "nginx", "-c", str(conf), "-e", str(root / "nginx-error.log")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+""", port)
+    return nginx
+
+
+def start_feedsvc(root: Path, db: Path, loop: str, max_age: int,
+                  access_log: bool = True) -> tuple[subprocess.Popen[bytes], Target, Path]:
+    port = free_port()
+    name = ("aiohttp+uvloop" if loop == "uvloop" else "aiohttp") + ("" if access_log else " nolog")
+    log = root / f"feedsvc-{name.replace(' ', '-')}.log"
+    with log.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(db), str(port), loop, str(max_age), str(int(access_log))],
+            stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    wait_ready(f"http://127.0.0.1:{port}/", proc)
+    return proc, Target(name, f"http://127.0.0.1:{port}"), log
+
+
+def access_lines(log: Path) -> list[str]:
+    return [line for line in log.read_text(errors="replace").splitlines() if "aiohttp.access" in line]
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -247,78 +274,126 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+def measure(targets: list[Target], args: argparse.Namespace) -> dict[tuple[str, str], float]:
+    """wrk on every (feed, scenario, target), --rounds times; the median of each."""
+    print(f"wrk -t1 -c{args.connections} -d{args.duration}s on {os.cpu_count()} cores", flush=True)
+    runs: dict[tuple[str, str], list[float]] = {}
+    for round_no in range(args.rounds):
+        for path in FEEDS:
+            for scenario in SCENARIOS:
+                # Rotate the order each round: a neighbour's burst on this shared machine then
+                # does not always land on the same server.
+                shift = round_no % len(targets)
+                for t in targets[shift:] + targets[:shift]:
+                    rate = wrk(t.base + path, args.duration, args.connections,
+                               scenario_headers(scenario, t.etags[path]))
+                    row = f"{path} {scenario}"
+                    runs.setdefault((row, t.name), []).append(rate)
+                    print(f"  round {round_no + 1}: {row:28} {t.name:16} {rate:>9.0f} req/s", flush=True)
+    return {key: statistics.median(rates) for key, rates in runs.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=1, help="repeat each run; the median is reported")
-    parser.add_argument("--no-nginx", action="store_true", help="skip the nginx columns")
-    parser.add_argument("--no-plain", action="store_true", help="skip the plain aiohttp AppRunner column")
-    parser.add_argument("--serve", nargs=3, metavar=("DB", "PORT", "MODE"), help=argparse.SUPPRESS)
+    parser.add_argument("--behind-nginx", action="store_true",
+                        help="feedsvc through deploy/nginx.conf's proxy_cache, beside nginx static")
+    parser.add_argument("--max-age", type=int, default=None,
+                        help="the feeds' max-age in seconds (default 900; 2 with --behind-nginx)")
+    parser.add_argument("--no-access-log", action="store_true",
+                        help="also measure feedsvc with its access log off (column 'aiohttp nolog')")
+    parser.add_argument("--serve", nargs=5, metavar=("DB", "PORT", "LOOP", "MAX_AGE", "LOG"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        serve(Path(args.serve[0]), int(args.serve[1]), args.serve[2] == "fast")
+        serve(Path(args.serve[0]), int(args.serve[1]), args.serve[2], int(args.serve[3]), args.serve[4] == "1")
         return 0
-    if not shutil.which("wrk"):
-        print("wrk is not installed (apt-get install wrk); nothing to measure", file=sys.stderr)
+    missing = [tool for tool, found in (("wrk", shutil.which("wrk")), ("nginx", nginx_binary())) if not found]
+    if missing:
+        print(f"{' and '.join(missing)} not installed (apt-get install wrk nginx); nothing to measure",
+              file=sys.stderr)
         return 1
+    max_age = args.max_age or (2 if args.behind_nginx else 900)
     with tempfile.TemporaryDirectory(prefix="feedsvc-bench-") as tmp:
         root = Path(tmp)
         db = root / "bench.db"
         asyncio.run(fill(db))
-        modes = [("feedsvc", "fast")] + ([] if args.no_plain else [("aiohttp path", "plain")])
         procs: list[subprocess.Popen[bytes]] = []
-        targets: list[Target] = []
+        servers: list[Nginx] = []
         try:
-            for name, mode in modes:
-                port = free_port()
-                proc = subprocess.Popen([sys.executable, __file__, "--serve", str(db), str(port), mode],
-                                        stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-                procs.append(proc)
-                wait_ready(f"http://127.0.0.1:{port}/", proc)
-                targets.append(Target(name, f"http://127.0.0.1:{port}"))
-                probe(targets[-1])
-            _, _, plain = http(targets[0].base + PATH)
-            _, _, gz = http(targets[0].base + PATH, **{"Accept-Encoding": "gzip"})
-            if args.no_nginx or not shutil.which("nginx"):
-                print("nginx not installed (or --no-nginx): nginx columns skipped", file=sys.stderr)
+            loops = ["asyncio"]
+            if args.behind_nginx:
+                loops = ["uvloop"] if _has_uvloop() else ["asyncio"]  # what `feedsvc serve` would use
+            elif _has_uvloop():
+                loops.append("uvloop")
             else:
-                port = free_port()
-                procs.append(start_nginx(root, plain, gz, port))
-                wait_ready(f"http://127.0.0.1:{port}{PATH}", procs[-1])
-                targets.append(Target("nginx", f"http://127.0.0.1:{port}"))
-                probe(targets[-1])
-            print(f"feed {PATH}: {len(plain)} bytes, gzip {len(gz)} bytes; "
-                  f"wrk -t1 -c{args.connections} -d{args.duration}s on {os.cpu_count()} cores", flush=True)
-            runs: dict[tuple[str, str], list[float]] = {}
-            for round_no in range(args.rounds):
-                for scenario in scenarios(targets[0]):
-                    # Rotate the order each round: a neighbour's burst on this shared machine then
-                    # does not always land on the same server.
-                    shift = round_no % len(targets)
-                    for t in targets[shift:] + targets[:shift]:
-                        rate = wrk(t.base + PATH, args.duration, args.connections, scenarios(t)[scenario])
-                        runs.setdefault((scenario, t.name), []).append(rate)
-                        print(f"  round {round_no + 1}: {scenario:9} {t.name:13} {rate:>10.0f} req/s", flush=True)
-            results = {key: statistics.median(rates) for key, rates in runs.items()}
+                print("uvloop not installed (pip install 'feedsvc[fast]'): asyncio's loop only", file=sys.stderr)
+            runs = [(loop, True) for loop in loops]
+            if args.no_access_log and not args.behind_nginx:
+                runs.append((loops[0], False))
+            services: list[tuple[Target, Path]] = []
+            for loop, access_log in runs:
+                proc, target, log = start_feedsvc(root, db, loop, max_age, access_log)
+                procs.append(proc)
+                probe(target)
+                services.append((target, log))
+            bodies = {}
+            for path in FEEDS:
+                plain = http(services[0][0].base + path)[2]
+                gz = http(services[0][0].base + path, **{"Accept-Encoding": "gzip"})[2]
+                bodies[path] = (plain, gz)
+                print(f"feed {path}: {len(plain)} bytes, gzip {len(gz)} bytes")
+            servers.append(start_static(bodies, max_age))
+            static = Target("nginx", f"http://127.0.0.1:{servers[-1].port}")
+            probe(static)
+            if args.behind_nginx:
+                service, log = services[0]
+                servers.append(proxy_site(upstream_port=int(service.base.rsplit(":", 1)[1])))
+                proxied = Target("nginx→feedsvc", f"http://127.0.0.1:{servers[-1].port}")
+                probe(proxied)
+                seen_before = len(access_lines(log))
+                started = time.monotonic()
+                results = measure([proxied, static], args)
+                elapsed = time.monotonic() - started
+                seen = access_lines(log)[seen_before:]
+                print_table(results, [proxied.name, static.name])
+                print_seen(seen, elapsed, max_age, service.name)
+            else:
+                targets = [s for s, _ in services] + [static]
+                print_table(measure(targets, args), [t.name for t in targets])
         finally:
             for proc in procs:
                 stop(proc)
-        print_table(results, [t.name for t in targets])
+            for server in servers:
+                server.stop()
     return 0
 
 
+def _has_uvloop() -> bool:
+    from feedsvc.web.server import event_loop_factory
+
+    return event_loop_factory() is not None
+
+
+def print_seen(lines: list[str], elapsed: float, max_age: int, name: str) -> None:
+    """What feedsvc was asked while nginx served the runs: by request line and status."""
+    counts: collections.Counter[tuple[str, str, str]] = collections.Counter()
+    for line in lines:
+        found = re.search(r'"(\w+) (\S+) HTTP/[\d.]+" (\d{3})', line)
+        counts[(found.group(1), found.group(2), found.group(3)) if found else ("?", line[:60], "?")] += 1
+    print(f"\nfeedsvc ({name}) saw {len(lines)} requests in {elapsed:.0f} s of runs (max-age {max_age} s):")
+    for (method, path, status), n in sorted(counts.items()):
+        print(f"  {n:5}  {method} {path} -> {status}")
+
+
 def print_table(results: dict[tuple[str, str], float], names: list[str]) -> None:
-    has_nginx = "nginx" in names
-    header = ["scenario"] + [f"{n} req/s" for n in names]
-    if has_nginx:
-        header += [f"{n}/nginx" for n in names if n != "nginx"]
+    reference = names[-1]
+    header = ["feed and scenario"] + [f"{n} req/s" for n in names] + [f"{n}/{reference}" for n in names[:-1]]
     rows = [header]
-    for scenario in dict.fromkeys(s for s, _ in results):
-        row = [scenario] + [f"{results[(scenario, n)]:.0f}" for n in names]
-        if has_nginx:
-            row += [f"{results[(scenario, n)] / results[(scenario, 'nginx')]:.2f}x" for n in names if n != "nginx"]
-        rows.append(row)
+    for row in dict.fromkeys(r for r, _ in results):
+        rows.append([row] + [f"{results[(row, n)]:.0f}" for n in names]
+                    + [f"{results[(row, n)] / results[(row, reference)]:.2f}x" for n in names[:-1]])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     print()
     for r in rows:

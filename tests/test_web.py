@@ -121,7 +121,7 @@ async def test_healthz_reports_each_section(site: Web) -> None:
 
 async def test_healthz_age_uses_the_injected_clock(store, tmp_path) -> None:
     await store.record_attempt(RefreshReport(site=SITE, section="cixi", started=NOW, finished=NOW, ok=True))
-    w = await start_web(store, tmp_path, "aiohttp", clock=lambda: NOW + timedelta(minutes=7))
+    w = await start_web(store, tmp_path, clock=lambda: NOW + timedelta(minutes=7))
     try:
         _, _, body = await fetch(w, "/healthz")
         assert json.loads(body)["sections"]["cxnews/cixi"]["age_seconds"] == 420
@@ -293,7 +293,7 @@ async def test_revision_poll_rebuilds_only_changed_sections(site: Web) -> None:
 async def test_background_poll_picks_up_another_writer(store, tmp_path) -> None:
     from feedsvc.store import open_store
 
-    w = await start_web(store, tmp_path, "fast", poll_interval=0.05)
+    w = await start_web(store, tmp_path, poll_interval=0.05)
     try:
         _, before, _ = await fetch(w, FEED)
         # A second connection to the same file, as `feedsvc refresh` in another process would use.
@@ -345,7 +345,7 @@ async def test_a_build_overtaken_by_invalidate_is_served_but_not_kept(site: Web)
 
 
 async def test_store_failure_is_a_503_with_one_line(store, tmp_path) -> None:
-    w = await start_web(store, tmp_path, "aiohttp")
+    w = await start_web(store, tmp_path)
     try:
         await store.close()
         status, headers, body = await fetch(w, FEED)

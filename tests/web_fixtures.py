@@ -1,9 +1,10 @@
 """Fixtures of the web room: a config, realistic entries, a real SQLite store filled through its API,
-and test clients on both serving paths — aiohttp's handlers, and FeedAppRunner's fast path.
+a test client on the real app, and a raw HTTP/1.1 connection for what a client library hides.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -11,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from feedsvc.config import Config
 from feedsvc.model import Entry
 from feedsvc.store import Store, open_store
-from feedsvc.web import FEED_CACHE, FeedAppRunner, FeedCache, make_app
+from feedsvc.web import FEED_CACHE, FeedCache, make_app
 
 NOW = datetime(2021, 12, 8, 20, 0, tzinfo=UTC)
 CST = timezone(timedelta(hours=8))
@@ -61,7 +61,7 @@ NEWEST = ENTRIES[0].published
 assert NEWEST is not None
 
 
-def web_config(store_url: str) -> Config:
+def web_config(store_url: str, *, cixi_refresh: str = "10m") -> Config:
     return Config.model_validate({
         "server": {"host": "127.0.0.1", "port": 8080, "public_url": PUBLIC},
         "store": {"url": store_url},
@@ -70,7 +70,7 @@ def web_config(store_url: str) -> Config:
                 "title": "慈溪新闻网",
                 "home": "http://www.cxnews.cn/",
                 "sections": {
-                    "cixi": {"title": "慈溪新闻", "url": "http://www.cxnews.cn/cxnews/", "refresh": "10m"},
+                    "cixi": {"title": "慈溪新闻", "url": "http://www.cxnews.cn/cxnews/", "refresh": cixi_refresh},
                     "mintong": {"title": "民e通", "nav": "民e通"},
                     "empty": {"title": "桥城评论", "url": "http://www.cxnews.cn/qcpl/", "refresh": "1h"},
                 },
@@ -86,26 +86,18 @@ async def fill(store: Store, section: str, entries: list[Entry], *, now: datetim
 
 @dataclass
 class Web:
-    """One running app: its HTTP client, store and render cache, and which path serves feeds."""
+    """One running app: its HTTP client, store, render cache and config."""
 
     client: TestClient
     store: Store
     cache: FeedCache
     config: Config
-    path: str  # "aiohttp" or "fast"
 
     @property
-    def fast_answers(self) -> int:
-        """Feed requests the fast path answered (0 on the aiohttp path)."""
-        server = self.client.server.runner.server  # type: ignore[union-attr]
-        return getattr(server, "fast_answers", 0)
-
-
-class FastTestServer(TestServer):
-    """TestServer running the app the way `feedsvc serve` does: FeedAppRunner, fast path on."""
-
-    async def _make_runner(self, **kwargs: Any) -> web.AppRunner:
-        return FeedAppRunner(self.app, **kwargs)
+    def port(self) -> int:
+        port = self.client.server.port
+        assert port is not None
+        return port
 
 
 @pytest.fixture(name="store")
@@ -119,21 +111,64 @@ async def store_fixture(tmp_path: Path) -> AsyncIterator[Store]:
         await s.close()
 
 
-async def start_web(store: Store, tmp_path: Path, path: str, **app_kwargs: Any) -> Web:
+async def start_web(store: Store, tmp_path: Path, **app_kwargs: Any) -> Web:
     config = web_config(f"sqlite:///{tmp_path / 'web.db'}")
     app = make_app(config, store, **app_kwargs)
-    server_class = FastTestServer if path == "fast" else TestServer
     # auto_decompress off: the tests look at the bytes on the wire, gzip included.
-    client = TestClient(server_class(app, host="127.0.0.1"), auto_decompress=False)
+    client = TestClient(TestServer(app, host="127.0.0.1"), auto_decompress=False)
     await client.start_server()
-    return Web(client, store, app[FEED_CACHE], config, path)
+    return Web(client, store, app[FEED_CACHE], config)
 
 
-@pytest.fixture(name="site", params=["aiohttp", "fast"])
-async def site_fixture(request: pytest.FixtureRequest, store: Store, tmp_path: Path) -> AsyncIterator[Web]:
-    """The app over the filled store, once per serving path."""
-    w = await start_web(store, tmp_path, request.param, poll_interval=3600)
+@pytest.fixture(name="site")
+async def site_fixture(store: Store, tmp_path: Path) -> AsyncIterator[Web]:
+    """The app over the filled store."""
+    w = await start_web(store, tmp_path, poll_interval=3600)
     try:
         yield w
     finally:
         await w.client.close()
+
+
+class Conn:
+    """A raw HTTP/1.1 connection that reads whole responses (status, headers, body): one keep-alive
+    connection for certain, pipelining, and requests a client library would not send."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> Conn:
+        return cls(*await asyncio.open_connection("127.0.0.1", port))
+
+    async def send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def response(self, *, head: bool = False) -> tuple[str, dict[str, str], bytes]:
+        raw = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), 10)
+        lines = raw.decode("latin-1").split("\r\n")
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            if line:
+                name, _, value = line.partition(":")
+                assert name.lower() not in headers, f"repeated header {name}"
+                headers[name.lower()] = value.strip()
+        status = lines[0]
+        length = int(headers.get("content-length", "0"))
+        body = b"" if head or " 304 " in status else await self.reader.readexactly(length)
+        return status, headers, body
+
+    async def at_eof(self) -> bool:
+        return await asyncio.wait_for(self.reader.read(1), 10) == b""
+
+    async def close(self) -> None:
+        self.writer.close()
+        await self.writer.wait_closed()
+
+
+def raw_request(path: str, method: str = "GET", **headers: str) -> bytes:
+    """An HTTP/1.1 request's bytes; header names from keywords (If_None_Match → If-None-Match)."""
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
+    lines += [f"{k.replace('_', '-')}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")

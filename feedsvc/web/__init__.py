@@ -1,11 +1,12 @@
-"""The feed server: `make_app(config, store)` → aiohttp app; serve it with `FeedAppRunner` or `run_app`.
+"""The feed server: `make_app(config, store)` → aiohttp app; serve it with `run_app` or `serve_until_signal`.
 
     app = make_app(config, store)          # app[FEED_CACHE].invalidate(site, section) after a write
-    runner = FeedAppRunner(app)            # web.AppRunner plus the cached-feed fast path
+    run_app(app, host="127.0.0.1", port=8080)   # web.AppRunner + web.TCPSite until SIGINT/SIGTERM
 """
 
-from feedsvc.web.cache import CachedFeed, FeedCache
-from feedsvc.web.fastpath import FAST_PATH, FeedAppRunner, run_app, serve_until_signal
+from feedsvc.web.cache import FeedCache
 from feedsvc.web.handlers import FEED_CACHE, make_app
+from feedsvc.web.representation import CachedFeed
+from feedsvc.web.server import make_runner, run_app, serve_until_signal
 
-__all__ = ["FAST_PATH", "FEED_CACHE", "CachedFeed", "FeedAppRunner", "FeedCache", "make_app", "run_app", "serve_until_signal"]
+__all__ = ["FEED_CACHE", "CachedFeed", "FeedCache", "make_app", "make_runner", "run_app", "serve_until_signal"]

@@ -1,4 +1,4 @@
-"""Rendered feeds per (site, section, format): body, gzip body, ETags and prebuilt response headers.
+"""Rendered feeds per (site, section, format), each a CachedFeed (representation.py) ready to send.
 
 A feed is rendered on its first request and again only when its section's store revision moves:
 `invalidate()` covers writes made in this process, a background poll of `store.revisions()` covers
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gzip
-import hashlib
 import logging
 import math
 from collections import OrderedDict
@@ -20,46 +18,19 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from aiohttp import web
-from multidict import CIMultiDict, CIMultiDictProxy
 
-from feedsvc import __version__
 from feedsvc.config import Config, SectionRef
 from feedsvc.errors import FeedsvcError
-from feedsvc.httpdate import format_http_date as http_date
 from feedsvc.model import Entry, Feed
 from feedsvc.render import FORMATS, render
 from feedsvc.store import Store
-from feedsvc.web.conditional import feed_timestamp
 from feedsvc.web.query import DEFAULT, FeedQuery
+from feedsvc.web.representation import CachedFeed, feed_timestamp, represent
 
 log = logging.getLogger("feedsvc.web")
 
-SERVER = f"feedsvc/{__version__}"
 T = TypeVar("T")
 SectionKey = tuple[str, str]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Representation:
-    """One encoding (identity or gzip) of one rendered feed, with everything a response needs.
-
-    eq=False: compared and hashed by identity, so the fast path can key a dict on it cheaply.
-    """
-
-    etag: str  # quoted, strong: "…" (gzip: "…-gz")
-    body: bytes
-    headers: CIMultiDictProxy[str]  # a 200's headers for aiohttp (it adds Content-Length and Date)
-    headers_304: CIMultiDictProxy[str]
-    wire_head: bytes  # the fast path's 200 head: status line and headers, less Date and the blank line
-    wire_304: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class CachedFeed:
-    plain: Representation
-    gzip: Representation
-    last_modified: int  # Unix seconds of the newest entry (EMPTY_FEED_TIME when none)
-    revision: int  # the section's store revision this was rendered from
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,46 +58,6 @@ def build_feed(config: Config, ref: SectionRef, entries: Sequence[Entry], link: 
     )
 
 
-def represent(media_type: str, body: bytes, last_modified: int, *, max_age: int, revision: int) -> CachedFeed:
-    """Both encodings of one rendered body. gzip uses mtime=0 so the same body gives the same bytes."""
-    tag = hashlib.sha256(body).hexdigest()[:24]
-    lm = http_date(last_modified)
-
-    def one(etag: str, payload: bytes, encoding: str | None) -> Representation:
-        validators = [
-            ("ETag", etag),
-            ("Last-Modified", lm),
-            ("Cache-Control", f"public, max-age={max_age}"),
-            ("Vary", "Accept-Encoding"),
-        ]
-        full = [("Content-Type", f"{media_type}; charset=utf-8"), *validators]
-        if encoding:
-            full.append(("Content-Encoding", encoding))
-        full.append(("Server", SERVER))
-        validators.append(("Server", SERVER))
-        wire = [("Content-Length", str(len(payload))), *full]
-        return Representation(
-            etag=etag,
-            body=payload,
-            headers=CIMultiDictProxy(CIMultiDict(full)),
-            headers_304=CIMultiDictProxy(CIMultiDict(validators)),
-            wire_head=_wire("200 OK", wire),
-            wire_304=_wire("304 Not Modified", validators),
-        )
-
-    return CachedFeed(
-        plain=one(f'"{tag}"', body, None),
-        gzip=one(f'"{tag}-gz"', gzip.compress(body, compresslevel=6, mtime=0), "gzip"),
-        last_modified=last_modified,
-        revision=revision,
-    )
-
-
-def _wire(status: str, headers: list[tuple[str, str]]) -> bytes:
-    lines = [f"HTTP/1.1 {status}\r\n"] + [f"{name}: {value}\r\n" for name, value in headers]
-    return "".join(lines).encode("latin-1")
-
-
 def _render_cached(fmt: str, feed: Feed, max_age: int, revision: int) -> CachedFeed:
     doc = render(fmt, feed)
     return represent(doc.media_type, doc.body, feed_timestamp(doc.updated), max_age=max_age, revision=revision)
@@ -145,12 +76,9 @@ class FeedCache:
         self._snapshots: dict[SectionKey, SectionSnapshot] = {}
         self._feeds: dict[tuple[str, str, str], CachedFeed] = {}
         self._variants: OrderedDict[tuple[str, str, str, FeedQuery], CachedFeed] = OrderedDict()
-        self._paths: dict[str, CachedFeed] = {}
         self._generations: dict[SectionKey, int] = {}
         self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
         self._poll_error: str | None = None
-        # The fast path's whole lookup: raw request path ("/cxnews/cixi.rss") → current feed.
-        self.lookup_path: Callable[[str], CachedFeed | None] = self._paths.get
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -208,7 +136,6 @@ class FeedCache:
             return cached  # invalidated while rendering: serve it to this request, keep nothing
         if query.is_default:
             self._feeds[(site, section, fmt)] = cached
-            self._paths[f"/{site}/{section}.{fmt}"] = cached
         else:
             self._variants[(site, section, fmt, query)] = cached
             while len(self._variants) > self.max_variants:
@@ -239,7 +166,6 @@ class FeedCache:
         self._snapshots.pop(key, None)
         for fmt in FORMATS:
             self._feeds.pop((site, section, fmt), None)
-            self._paths.pop(f"/{site}/{section}.{fmt}", None)
         for variant in [v for v in self._variants if v[0] == site and v[1] == section]:
             del self._variants[variant]
 

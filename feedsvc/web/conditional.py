@@ -1,34 +1,18 @@
 """HTTP content negotiation and conditional requests (RFC 9110 §12.5.3, §13): pure functions.
 
-Both the aiohttp handler and the fast path (fastpath.py) answer through `select`, so the two can
-never disagree about which representation a client gets or whether it is a 304.
+`select` picks which prebuilt representation of a cached feed a request gets, and whether the
+answer is a 304; the feed handler sends what it picks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
 
 from aiohttp import hdrs
+from multidict import CIMultiDictProxy
 
 from feedsvc.httpdate import etag_matches, parse_http_date
-
-if TYPE_CHECKING:
-    from feedsvc.web.cache import CachedFeed, Representation
-
-# Feeds with no dated entry still need a stable Last-Modified; the epoch never moves.
-EMPTY_FEED_TIME = 0
-
-
-def feed_timestamp(updated: datetime | None) -> int:
-    """Whole seconds (HTTP dates have no fractions) of a feed's newest entry time."""
-    if updated is None:
-        return EMPTY_FEED_TIME
-    if updated.tzinfo is None:
-        updated = updated.replace(tzinfo=UTC)
-    return int(updated.timestamp())
+from feedsvc.web.representation import CachedFeed, Representation
 
 
 @lru_cache(maxsize=512)
@@ -76,18 +60,18 @@ def parse_http_date_seconds(value: str) -> int | None:
     return None if parsed is None else int(parsed.timestamp())
 
 
-def select(feed: CachedFeed, headers: Mapping[str, Any]) -> tuple[Representation, bool]:
+def select(feed: CachedFeed, headers: CIMultiDictProxy[str]) -> tuple[Representation, bool]:
     """The representation to send (gzip or identity) and whether the answer is 304 Not Modified.
 
     If-None-Match, when present, decides alone; If-Modified-Since counts only without it, is
     compared as a date, and is ignored when unparseable or repeated (RFC 9110 §13.1.3).
-    `headers` is a CIMultiDict(Proxy) of the request.
+    `headers` are the request's (`request.headers`).
     """
     rep = feed.gzip if accepts_gzip(_joined(headers, hdrs.ACCEPT_ENCODING)) else feed.plain
     inm = _joined(headers, hdrs.IF_NONE_MATCH)
     if inm is not None:
         return rep, etag_matches(inm, rep.etag)
-    ims = headers.getall(hdrs.IF_MODIFIED_SINCE, None)  # type: ignore[attr-defined]
+    ims = headers.getall(hdrs.IF_MODIFIED_SINCE, None)
     if ims is not None and len(ims) == 1:
         since = parse_http_date_seconds(ims[0])
         if since is not None and feed.last_modified <= since:
@@ -95,9 +79,9 @@ def select(feed: CachedFeed, headers: Mapping[str, Any]) -> tuple[Representation
     return rep, False
 
 
-def _joined(headers: Mapping[str, Any], name: str) -> str | None:
+def _joined(headers: CIMultiDictProxy[str], name: str) -> str | None:
     """A list-valued field sent on one line or several (RFC 9110 §5.3), as one value."""
-    values = headers.getall(name, None)  # type: ignore[attr-defined]
+    values = headers.getall(name, None)
     if values is None:
         return None
     return values[0] if len(values) == 1 else ", ".join(values)

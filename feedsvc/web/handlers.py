@@ -1,8 +1,8 @@
 """The aiohttp app: feeds at `/{site}/{section}.{fmt}`, the feed list at `/`, section pages, `/healthz`.
 
-No middleware on purpose: every feed response is a cached body with prebuilt headers, and
-aggregators poll a lot, so per-request work is kept to a lookup and a header comparison.
-Run it with `FeedAppRunner` (fastpath.py) to answer cached feeds below aiohttp's request machinery.
+A feed request is answered from the render cache's prebuilt body and headers: aggregators poll a
+lot, so per-request work is a lookup and a header comparison. Everything goes through aiohttp's
+ordinary request handling, so middleware and the access log see every request.
 """
 
 from __future__ import annotations
@@ -17,14 +17,17 @@ from feedsvc.errors import FeedsvcError
 from feedsvc.render import FORMATS
 from feedsvc.render.opml import Outline, render_opml
 from feedsvc.store import Store
-from feedsvc.web.cache import SERVER, FeedCache
+from feedsvc.web.cache import FeedCache
 from feedsvc.web.conditional import select
 from feedsvc.web.pages import index_page, section_page
 from feedsvc.web.query import DEFAULT, BadQuery, parse_query
+from feedsvc.web.representation import SERVER
 
 log = logging.getLogger("feedsvc.web")
 
 FEED_CACHE = web.AppKey("feedsvc.feed_cache", FeedCache)
+
+
 def text_response(status: int, message: str) -> web.Response:
     """A one-line plain-text answer (errors, hints)."""
     return web.Response(status=status, text=message + "\n", content_type="text/plain", charset="utf-8",
@@ -133,7 +136,7 @@ class _Views:
         except FeedsvcError as exc:
             return web.json_response({"status": "error", "error": str(exc)}, status=503, headers=headers)
         now = self.clock()
-        sections = {}
+        sections: dict[str, dict[str, object]] = {}
         for key in self.cache.refs:
             state = states.get(key)
             if state is None or state.last_attempt is None:
