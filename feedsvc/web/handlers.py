@@ -13,7 +13,7 @@ from aiohttp import web
 
 from feedsvc.clock import Clock, utcnow
 from feedsvc.config import Config
-from feedsvc.errors import FeedsvcError
+from feedsvc.errors import FeedsvcError, NotFound
 from feedsvc.render import FORMATS
 from feedsvc.render.opml import Outline, render_opml
 from feedsvc.store import Store
@@ -61,13 +61,14 @@ class _Views:
         self.formats = ", ".join(FORMATS)
 
     def _unknown(self, site: str, section: str) -> web.Response | None:
-        """404 naming what exists, or None when site and section are configured."""
+        """404 naming what exists (the config's one wording), or None when the section is configured."""
         if (site, section) in self.cache.refs:
             return None
-        if site not in self.config.sites:
-            return text_response(404, f"unknown site {site!r}; sites: {', '.join(self.config.sites) or '(none)'}")
-        sections = ", ".join(self.config.sites[site].sections)
-        return text_response(404, f"unknown section {section!r} of site {site!r}; sections: {sections}")
+        try:
+            self.config.lookup(site, section)
+        except NotFound as exc:
+            return text_response(404, str(exc))
+        return None
 
     async def feed(self, request: web.Request) -> web.Response:
         match = request.match_info
