@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -25,10 +25,9 @@ from feedsvc.errors import ExtractError
 from feedsvc.fetch.resolver import StaticResolver
 from feedsvc.replica import replica_app
 from feedsvc.store import open_store
+from tests.support import NOW, REPO
 
-REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
-NOW = datetime(2021, 12, 8, 20, 0, tzinfo=UTC)
 FAST = FetchConfig(min_delay=timedelta(seconds=0.001), backoff=timedelta(seconds=0.01))
 SHIPPED_NAV = ["慈溪新闻", "民e通", "桥城独家", "镇街部门", "外媒聚焦", "桥城评论", "财经要闻", "社会生活"]
 

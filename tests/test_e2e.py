@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import feedparser
@@ -25,10 +25,9 @@ from feedsvc.config import Config, load_config
 from feedsvc.fetch.resolver import StaticResolver
 from feedsvc.replica import replica_app
 from feedsvc.store import open_store
+from tests.support import NOW, REPO
 
-REPO = Path(__file__).resolve().parent.parent
 SEED_TEXT = (REPO / "tests" / "fixtures" / "seed_article.txt")
-NOW = datetime(2021, 12, 8, 20, 0, tzinfo=UTC)
 SEED_TITLE = "守土有责 守土担责 “快准严细” 坚决打好疫情防控阻击战"
 SHANGHAI = timezone(timedelta(hours=8))
 

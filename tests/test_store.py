@@ -24,11 +24,10 @@ import pytest
 from feedsvc.errors import StoreError
 from feedsvc.model import Entry, RefreshReport, Validators
 from feedsvc.store import Store, open_store
+from tests.support import NOW, REPO
 
-NOW = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 CST = timezone(timedelta(hours=8))
 SITE = "cxnews"
-REPO = Path(__file__).resolve().parent.parent
 
 # kind -> whether the store survives a reopen (and a killed process)
 STORE_KINDS = {"sqlite-file": True, "sqlite-memory": False}

@@ -76,7 +76,7 @@ class Upstream:
 
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_route("GET", "/{tail:.*}", self.dispatch)
+        app.router.add_route("*", "/{tail:.*}", self.dispatch)
         return app
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
