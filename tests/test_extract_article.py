@@ -19,12 +19,12 @@ from feedsvc.config import Rules
 from feedsvc.errors import ExtractError
 from feedsvc.extract.article import extract_article
 from feedsvc.model import Entry, ListedLink
-from tests.support import NOW
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures" / "extract"
 GOLDEN = HERE / "golden" / "extract"
 SH = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 1, 30, 10, 0, tzinfo=SH)  # the seed page was saved long after it was published
 SEED_URL = "http://www.cxnews.cn/system/2021/12/08/030312345.shtml"
 
 SEED_TITLE = "守土有责 守土担责 “快准严细” 坚决打好疫情防控阻击战"
