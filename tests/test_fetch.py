@@ -39,6 +39,7 @@ from tests.support.upstream import (
     running,
     running_raw,
     sequence,
+    slow,
     status,
 )
 
@@ -157,11 +158,7 @@ async def test_not_modified_takes_fresh_validators(upstream: Upstream, make_fetc
 # --- timeouts, resets, retries -----------------------------------------------------------------
 
 async def test_timeout_is_retried_then_reported(upstream: Upstream, make_fetcher: MakeFetcher) -> None:
-    async def slow(request: web.Request) -> web.StreamResponse:
-        await asyncio.sleep(5)
-        return web.Response(text=PAGE, content_type="text/html")
-
-    upstream.route("/slow", slow)
+    upstream.route("/slow", slow(5, page(PAGE)))
     fetcher = make_fetcher(read_timeout=0.1, total_timeout=5, retries=1)
     with pytest.raises(FetchTimeout, match=r"^timed out waiting for data \(read timeout 0.1s\) \(http://www.cxnews.cn/slow\)$"):
         await fetcher.get(f"{HOME}/slow", allowed_hosts=HOSTS, robots=False)
@@ -563,11 +560,7 @@ async def test_robots_fetched_once_under_concurrency(upstream: Upstream, make_fe
 # --- politeness ------------------------------------------------------------------------------
 
 async def test_per_host_concurrency_is_capped(upstream: Upstream, make_fetcher: MakeFetcher) -> None:
-    async def slow(request: web.Request) -> web.StreamResponse:
-        await asyncio.sleep(0.05)
-        return web.Response(text=PAGE, content_type="text/html")
-
-    upstream.route("/slow", slow)
+    upstream.route("/slow", slow(0.05, page(PAGE)))
     fetcher = make_fetcher(per_host_concurrency=2)
     urls = [f"http://{host}/slow" for host in (SITE, "news.cxnews.cn") for _ in range(6)]
     await asyncio.gather(*(fetcher.get(u, allowed_hosts=HOSTS, robots=False) for u in urls))
