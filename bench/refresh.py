@@ -2,11 +2,11 @@
 
     python bench/refresh.py [--sections 500] [--hosts 5] [--min-delay 0.001] [--concurrency 2]
 
-The mock network (bench/refresh_mock.py) runs in a subprocess on a loopback port, so its CPU stays
-out of ours; StaticResolver points its hostnames there. One Fetcher, one SectionRefresher and one
+The mock network (tests/support/news_network.py, on the tests' fixture-site toolkit) runs in a
+subprocess on a loopback port, so its CPU stays out of ours; StaticResolver points its hostnames there. One Fetcher, one SectionRefresher and one
 temporary SQLite store live across all runs, as in the service (feedsvc.app.build_app); sections of a
 site run one after another and sites in parallel, by `feedsvc refresh`'s own feedsvc.refresh.refresh_by_site.
-The clock is fixed at 2021-12-09 so the mock's December 2021 articles stay in the 30-day window.
+The clock is the tests' fixed NOW (2021-12-08) so the mock's December 2021 articles stay in the 30-day window.
 
 Runs: 1 first refresh (everything new); 2 nothing new; 3 after the mock puts one new article on 10%
 of the sections; 4 nothing new again. Prints per run: wall seconds, upstream requests by kind as the
@@ -27,7 +27,6 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +38,9 @@ from feedsvc.fetch import Fetcher, StaticResolver  # noqa: E402
 from feedsvc.model import RefreshReport  # noqa: E402
 from feedsvc.refresh import SectionRefresher, refresh_by_site  # noqa: E402
 from feedsvc.store import open_store  # noqa: E402
+from tests.support import NOW  # noqa: E402
+from tests.support.news_network import host_name  # noqa: E402
 
-MOCK = Path(__file__).resolve().parent / "refresh_mock.py"
-NOW = datetime(2021, 12, 9, 12, 0, tzinfo=UTC)
 # The shipped cxnews rules (config.yaml): the cnnb templates' selectors and article URL pattern.
 RULES = {
     "link_pattern": r"/system/\d{4}/\d{2}/\d{2}/\d+\.s?html",
@@ -52,10 +51,6 @@ RULES = {
     "body": "div#Zoom, td#content",
     "remove": ["div.dayin", "td.tools", "td.xiangguan", "div.box24"],
 }
-
-
-def host_name(h: int) -> str:
-    return f"news{h}.bench.test"  # as bench/refresh_mock.py names them
 
 
 def build_config(sections: int, hosts: int, db: str, min_delay: float, concurrency: int) -> Config:
@@ -77,10 +72,11 @@ class Mock:
     """The mock network's subprocess: started on enter, stopped (stdin closed, then terminated) on exit."""
 
     def __init__(self, sections: int, hosts: int):
-        self.args = [sys.executable, str(MOCK), "--sections", str(sections), "--hosts", str(hosts)]
+        self.args = [sys.executable, "-m", "tests.support.news_network",
+                     "--sections", str(sections), "--hosts", str(hosts)]
 
     def __enter__(self) -> Mock:
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line.startswith("PORT "):

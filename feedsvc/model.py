@@ -124,7 +124,6 @@ class FetchResult:
     not_modified: bool = False
     bytes_read: int = 0
     requests: int = 1  # HTTP requests sent for this result, retries and robots.txt included
-    elapsed_ms: float = 0.0
 
 
 @dataclass

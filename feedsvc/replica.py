@@ -25,10 +25,20 @@ _TYPES = {
 _TEXTUAL = ("text/", "application/javascript", "application/xml")
 
 
+_MANIFEST_KEYS = {"default_charset", "paths"}
+_PATH_KEYS = {"content_type", "charset"}
+
+
 def load_manifest(seeds_dir: Path) -> dict[str, Any]:
+    """seeds/manifest.yaml; a key the replica does not read is an error, so none lingers there unread."""
     path = seeds_dir / "manifest.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
-    return data or {}
+    data = (yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None) or {}
+    unknown = sorted(set(data) - _MANIFEST_KEYS) + sorted(
+        f"paths.{url}.{key}" for url, override in (data.get("paths") or {}).items()
+        for key in set(override) - _PATH_KEYS)
+    if unknown:
+        raise ValueError(f"{path}: unknown key(s) {', '.join(unknown)}")
+    return data
 
 
 def replica_app(seeds_dir: Path) -> web.Application:

@@ -1,4 +1,6 @@
-"""Shared test set-up. Room-specific fixtures live in each room's test files."""
+"""Shared test set-up: the repository root, the Atom schema and the news fixture site. Room-specific
+fixtures live in each room's test files; the toolkit itself is tests/support (REPO and NOW there).
+Nothing here reads a file outside the repository."""
 
 from __future__ import annotations
 
@@ -6,12 +8,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 
-from tests.fixture_site import FixtureSite
-
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+from tests.support import REPO
+from tests.support.news_site import FixtureSite, running_site
 
 
 @pytest.fixture(scope="session")
@@ -21,19 +20,12 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def atom_rng_path() -> Path:
-    """The RELAX NG schema of RFC 4287: shared/ beside the repo, else the copy under tests/schemas."""
-    for candidate in (SHARED / "schemas" / "atom.rng", REPO / "tests" / "schemas" / "atom.rng"):
-        if candidate.exists():
-            return candidate
-    pytest.fail("atom.rng not found (expected ../shared/schemas/atom.rng or tests/schemas/atom.rng)")
+    """The RELAX NG schema of RFC 4287 (the copy under tests/schemas)."""
+    return REPO / "tests" / "schemas" / "atom.rng"
 
 
 @pytest.fixture
 async def site() -> AsyncIterator[tuple[FixtureSite, int]]:
-    fixture = FixtureSite()
-    server = TestServer(fixture.app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield fixture, server.port
-    finally:
-        await server.close()
+    """The news fixture site on a loopback port: (its state, the port)."""
+    async with running_site() as served:
+        yield served

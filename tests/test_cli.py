@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from feedsvc.cli import main
+from tests.support import REPO
 
 GOOD = """\
 server: {host: 127.0.0.1, port: 8080}
@@ -46,8 +47,7 @@ def feedsvc(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subproc
     """Run `python -m feedsvc ARGS` in `cwd` with no FEEDSVC_* settings but those given."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
     # The subprocess must import this checkout even if the package is not installed.
-    clean["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]),
-                                                         clean.get("PYTHONPATH")]))
+    clean["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), clean.get("PYTHONPATH")]))
     return subprocess.run(
         [sys.executable, "-m", "feedsvc", *args], cwd=cwd, env={**clean, **(env or {})},
         capture_output=True, text=True, encoding="utf-8", timeout=120,
@@ -182,8 +182,7 @@ def test_demo_without_a_replica_names_the_folder_on_one_clean_line(
 def test_preview_against_the_replica_shows_links_and_the_first_article(
     capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo = Path(__file__).resolve().parents[1]
-    code = main(["preview", "cxnews/cixi", "--config", str(repo / "config.yaml"), "--seeds", str(repo / "seeds")])
+    code = main(["preview", "cxnews/cixi", "--config", str(REPO / "config.yaml"), "--seeds", str(REPO / "seeds")])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "nav label '慈溪新闻' → http://www.cxnews.cn/cixi/" in out

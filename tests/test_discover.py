@@ -9,12 +9,12 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 import yaml
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from feedsvc.cli import main
@@ -26,10 +26,10 @@ from feedsvc.fetch.resolver import StaticResolver
 from feedsvc.model import FetchSettings
 from feedsvc.replica import replica_app
 from feedsvc.store import open_store
+from tests.support import NOW, REPO
+from tests.support.upstream import Upstream, page, running
 
-REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
-NOW = datetime(2021, 12, 8, 20, 0, tzinfo=UTC)
 FAST = FetchSettings(min_delay=timedelta(seconds=0.001), backoff=timedelta(seconds=0.01))
 SHIPPED_NAV = ["慈溪新闻", "民e通", "桥城独家", "镇街部门", "外媒聚焦", "桥城评论", "财经要闻", "社会生活"]
 
@@ -172,22 +172,10 @@ SMALL_PAGES = {
 
 @pytest.fixture
 async def small_site() -> AsyncIterator[StaticResolver]:
-    async def page(request: web.Request) -> web.Response:
-        if request.path == "/robots.txt":
-            return web.Response(text="User-agent: *\nDisallow: /private/\n")
-        body = SMALL_PAGES.get(request.raw_path)
-        if body is None:
-            raise web.HTTPNotFound()
-        return web.Response(text=body, content_type="text/html")
-
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", page)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield StaticResolver({"www.example.cn": ("127.0.0.1", server.port)})
-    finally:
-        await server.close()
+    upstream = Upstream(routes={unquote(path): page(body) for path, body in SMALL_PAGES.items()})
+    upstream.route("/robots.txt", page("User-agent: *\nDisallow: /private/\n", content_type="text/plain"))
+    async with running(upstream):
+        yield StaticResolver({"www.example.cn": ("127.0.0.1", upstream.port)})
 
 
 async def test_discover_keeps_lists_and_explains_the_rest(small_site, tmp_path) -> None:

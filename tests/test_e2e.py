@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import feedparser
@@ -29,10 +29,9 @@ from feedsvc.fetch import Fetcher
 from feedsvc.fetch.resolver import StaticResolver
 from feedsvc.replica import replica_app
 from feedsvc.store import open_store
+from tests.support import NOW, REPO
 
-REPO = Path(__file__).resolve().parent.parent
 SEED_TEXT = (REPO / "tests" / "fixtures" / "seed_article.txt")
-NOW = datetime(2021, 12, 8, 20, 0, tzinfo=UTC)
 SEED_TITLE = "守土有责 守土担责 “快准严细” 坚决打好疫情防控阻击战"
 SHANGHAI = timezone(timedelta(hours=8))
 

@@ -9,8 +9,8 @@ import pytest
 from feedsvc.extract.links import find_links, find_nav_link, next_page_url
 from feedsvc.extract.urls import canonical_url, host_of, registrable_domain, same_site, url_date
 from feedsvc.model import Rules
+from tests.support import NOW
 
-NOW = datetime(2021, 12, 8, 12, 0, tzinfo=UTC)
 CST = timezone(timedelta(hours=8))
 PAGE = "http://www.cxnews.cn/cixi/index.shtml"
 

@@ -9,7 +9,6 @@ from datetime import timedelta, timezone
 
 import feedparser
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from feedsvc.commands.preview import preview_run
@@ -21,7 +20,9 @@ from feedsvc.fetch.resolver import StaticResolver
 from feedsvc.refresh import SectionRefresher
 from feedsvc.store import open_store
 from feedsvc.web import make_app
-from tests.fixture_site import ARTICLE, HOST, NOW, article_links, list_page, make_config
+from tests.support import NOW
+from tests.support.news_site import ARTICLE, HOST, article_links, list_page, make_config
+from tests.support.upstream import Upstream, page, redirect, running
 
 SHANGHAI = timezone(timedelta(hours=8))
 
@@ -267,28 +268,13 @@ async def test_a_hanging_site_does_not_delay_another_site(site, tmp_path):
 async def test_a_redirected_article_keeps_its_list_url_and_resolves_links_where_it_landed(tmp_path):
     # Portals move old articles and redirect: relative images must resolve against the page's real address.
     old, new = "/system/2021/12/08/000000777.shtml", "/new/2021/777.shtml"
-    page = ARTICLE.format(title="迁移后的新闻稿件标题", day=8, minute=30).replace(
+    article_page = ARTICLE.format(title="迁移后的新闻稿件标题", day=8, minute=30).replace(
         "<p>全媒体记者 张三</p>", '<p><img src="pic/photo.jpg" width="600"></p><p>全媒体记者 张三</p>')
 
-    async def listing(request: web.Request) -> web.Response:
-        return web.Response(text=list_page([(old, "迁移后的新闻稿件标题")]), content_type="text/html")
-
-    async def moved(request: web.Request) -> web.Response:
-        raise web.HTTPMovedPermanently(new)
-
-    async def article(request: web.Request) -> web.Response:
-        return web.Response(text=page, content_type="text/html")
-
-    app = web.Application()
-    app.router.add_get("/a/", listing)
-    app.router.add_get(old, moved)
-    app.router.add_get(new, article)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        report, entries, _ = await refresh(make_config(server.port, str(tmp_path / "f.db")), server.port, "a")
-    finally:
-        await server.close()
+    upstream = Upstream(routes={"/a/": page(list_page([(old, "迁移后的新闻稿件标题")])),
+                                old: redirect(new, 301), new: page(article_page)})
+    async with running(upstream):
+        report, entries, _ = await refresh(make_config(upstream.port, str(tmp_path / "f.db")), upstream.port, "a")
     assert report.ok and report.articles_fetched == 1, report.error
     (entry,) = entries
     assert entry.url == f"http://{HOST}{old}", "the id stays the listed URL, or every run would fetch it again"

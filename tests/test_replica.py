@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 
 import lxml.html
@@ -15,14 +14,13 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from feedsvc.config import Config, Rules, load_config
 from feedsvc.extract.links import find_links, find_nav_link, next_page_url
-from feedsvc.replica import replica_app
+from feedsvc.replica import load_manifest, replica_app
+from tests.support import NOW, REPO
 
-REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 SEED_TEXT = REPO / "tests" / "fixtures" / "seed_article.txt"
 SEED_PATH = "/system/2021/12/08/030312345.shtml"
 HOME = "http://www.cxnews.cn/"
-NOW = datetime(2021, 12, 8, 20, 0, tzinfo=UTC)
 NAV_LABELS = ["首页", "慈溪新闻", "民e通", "桥城独家", "镇街部门", "外媒聚焦", "专题", "桥城评论", "微播报",
               "财经要闻", "社会生活", "桥城视频"]
 BLOCK_TAGS = {"p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "table", "br",
@@ -143,6 +141,15 @@ async def test_unknown_paths_404_and_directories_redirect(site):
     assert (await site.get("/../articles.yaml")).status == 404
     resp = await site.get("/cixi", allow_redirects=False)
     assert resp.status == 301 and resp.headers["Location"] == "/cixi/"
+
+
+def test_a_manifest_key_nothing_reads_is_refused(tmp_path):
+    (tmp_path / "manifest.yaml").write_text(
+        "default_charset: utf-8\nhost: www.cxnews.cn\npaths:\n  /a.shtml: {charset: gbk, pages: 2}\n",
+        encoding="utf-8")
+    with pytest.raises(ValueError, match=r"unknown key\(s\) host, paths\./a\.shtml\.pages"):
+        replica_app(tmp_path)
+    assert load_manifest(SEEDS)["paths"]["/zhenjie/index.shtml"] == {"charset": "gbk"}
 
 
 # --- content --------------------------------------------------------------------------------

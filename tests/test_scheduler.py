@@ -12,7 +12,8 @@ from feedsvc.model import RefreshReport, SectionState
 from feedsvc.refresh import SectionRefresher
 from feedsvc.scheduler import MAX_BACKOFF, RefreshScheduler, first_runs, next_delay
 from feedsvc.store import open_store
-from tests.fixture_site import HOST, NOW, make_config
+from tests.support import NOW
+from tests.support.news_site import HOST, make_config
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

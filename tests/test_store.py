@@ -24,11 +24,10 @@ import pytest
 from feedsvc.errors import StoreError
 from feedsvc.model import Entry, RefreshReport, Validators
 from feedsvc.store import Store, open_store
+from tests.support import NOW, REPO
 
-NOW = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 CST = timezone(timedelta(hours=8))
 SITE = "cxnews"
-REPO = Path(__file__).resolve().parent.parent
 
 # kind -> whether the store survives a reopen (and a killed process)
 STORE_KINDS = {"sqlite-file": True, "sqlite-memory": False}
@@ -340,14 +339,15 @@ async def test_section_states_and_resolved_url(store: Store) -> None:
 async def test_validators_round_trip(store: Store) -> None:
     page = "http://www.cxnews.cn/cixi/"
     assert await store.get_validators(page) is None
-    await store.set_validators(page, Validators(etag='W/"abc"', last_modified="Fri, 01 Mar 2024 00:00:00 GMT"))
+    await put(store, "cixi", [], validators={
+        page: Validators(etag='W/"abc"', last_modified="Fri, 01 Mar 2024 00:00:00 GMT")})
     assert await store.get_validators(page) == Validators('W/"abc"', "Fri, 01 Mar 2024 00:00:00 GMT")
-    await store.set_validators(page, Validators(etag='"new"'))
+    await put(store, "cixi", [], validators={page: Validators(etag='"new"')})
     assert await store.get_validators(page) == Validators('"new"', None)
 
     await put(store, "cixi", [article(1)], validators={page: Validators(last_modified="Sat, 02 Mar 2024")})
     assert await store.get_validators(page) == Validators(None, "Sat, 02 Mar 2024")
-    await store.set_validators(page, Validators())
+    await put(store, "cixi", [article(1)], validators={page: Validators()})
     assert await store.get_validators(page) is None
 
 
@@ -406,8 +406,8 @@ async def test_state_persists_across_reopen(durable_url: str) -> None:
     first = open_store(durable_url)
     await first.open()
     await put(first, "cixi", [article(1, published=NOW)], title="慈溪新闻")
+    await put(first, "cixi", [], validators={"http://www.cxnews.cn/": Validators(etag='"e"')})
     await first.record_attempt(report("cixi", NOW, False, "timed out"))
-    await first.set_validators("http://www.cxnews.cn/", Validators(etag='"e"'))
     entries, state = await first.entries(SITE, "cixi"), await first.section_state(SITE, "cixi")
     await first.close()
 

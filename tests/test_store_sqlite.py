@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,8 @@ from feedsvc.model import Entry
 from feedsvc.store import open_store
 from feedsvc.store.sqlite import SQLiteStore
 from feedsvc.store.sqlite_schema import MIGRATIONS
+from tests.support import NOW
 
-NOW = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 ENTRY = Entry(url="http://www.cxnews.cn/1.shtml", title="慈溪新闻", content_html="<p>正文</p>", published=NOW)
 # A later release's migration, as the next feedsvc would ship it.
 V2 = (*MIGRATIONS, ("ALTER TABLE entries ADD COLUMN lang TEXT", "CREATE TABLE hubs (url TEXT PRIMARY KEY)"))

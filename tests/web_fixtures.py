@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,8 @@ from feedsvc.config import Config
 from feedsvc.model import Entry
 from feedsvc.store import Store, open_store
 from feedsvc.web import FEED_CACHE, FeedCache, make_app
+from tests.support import NOW
 
-NOW = datetime(2021, 12, 8, 20, 0, tzinfo=UTC)
 CST = timezone(timedelta(hours=8))
 SITE = "cxnews"
 PUBLIC = "http://feeds.example.org"

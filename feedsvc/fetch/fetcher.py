@@ -75,9 +75,6 @@ class Fetcher:
             config.per_host_concurrency, config.min_delay.total_seconds(), sleep=sleep, clock=clock
         )
         self._robots = RobotsCache(clock)
-        # Running totals over the fetcher's life, for metrics and benchmarks.
-        self.requests_sent = 0
-        self.bytes_read = 0
 
     async def __aenter__(self) -> Fetcher:
         await self.start()
@@ -101,12 +98,8 @@ class Fetcher:
                 ),
                 headers={"User-Agent": cfg.user_agent},
                 trust_env=False,
+                middlewares=(_no_hidden_resend,),
             )
-            # aiohttp silently resends an idempotent request once when the connection drops. Our
-            # own retries already cover that, with backoff and the per-host delay; a hidden second
-            # send would bypass both and make the request counts wrong. (Private flag, hence the guard.)
-            if hasattr(self._session, "_retry_connection"):
-                self._session._retry_connection = False
 
     async def close(self) -> None:
         if self._session is not None:
@@ -122,27 +115,21 @@ class Fetcher:
         validators: Validators | None = None,
     ) -> FetchResult:
         """Fetch one HTML page of a site whose hosts are `allowed_hosts`; raises FetchError subclasses."""
-        started = self._clock()
         tally = Tally()
-        try:
-            reply = await self._follow(url, _host_set(allowed_hosts), robots, validators, tally)
-            if reply.status == 304:
-                return FetchResult(
-                    url=str(reply.url), status=304, text=None,
-                    validators=_validators(reply.headers, fallback=validators),
-                    not_modified=True, bytes_read=tally.bytes_read, requests=tally.requests,
-                    elapsed_ms=(self._clock() - started) * 1000,
-                )
-            text, charset = decode_html(reply.body, reply.charset, url=str(reply.url))
+        reply = await self._follow(url, _host_set(allowed_hosts), robots, validators, tally)
+        if reply.status == 304:
             return FetchResult(
-                url=str(reply.url), status=reply.status, text=text,
-                content_type=reply.content_type, charset=charset,
-                validators=_validators(reply.headers), bytes_read=tally.bytes_read,
-                requests=tally.requests, elapsed_ms=(self._clock() - started) * 1000,
+                url=str(reply.url), status=304, text=None,
+                validators=_validators(reply.headers, fallback=validators),
+                not_modified=True, bytes_read=tally.bytes_read, requests=tally.requests,
             )
-        finally:
-            self.requests_sent += tally.requests
-            self.bytes_read += tally.bytes_read
+        text, charset = decode_html(reply.body, reply.charset, url=str(reply.url))
+        return FetchResult(
+            url=str(reply.url), status=reply.status, text=text,
+            content_type=reply.content_type, charset=charset,
+            validators=_validators(reply.headers), bytes_read=tally.bytes_read,
+            requests=tally.requests,
+        )
 
     async def _follow(
         self,
@@ -202,9 +189,9 @@ class Fetcher:
             except aiohttp.ClientPayloadError as exc:
                 if last:
                     raise ConnectionFailed(str(url), "connection broke before the body was complete") from exc
-            except aiohttp.ServerDisconnectedError as exc:
+            except _Dropped as exc:
                 if last:
-                    raise ConnectionFailed(str(url), "server closed the connection without an answer") from exc
+                    raise ConnectionFailed(str(url), exc.reason) from exc.__cause__
             except (aiohttp.ClientOSError, OSError) as exc:
                 if last:
                     raise ConnectionFailed(str(url), f"connection broken: {_reason(exc)}") from exc
@@ -297,7 +284,7 @@ class Fetcher:
                             if len(body) >= ROBOTS_MAX_BYTES:
                                 break
                         text = bytes(body[:ROBOTS_MAX_BYTES]).decode("utf-8", "replace")
-        except (aiohttp.ClientError, OSError):  # OSError covers TimeoutError
+        except (aiohttp.ClientError, OSError, _Dropped):  # OSError covers TimeoutError
             # An unreachable robots.txt does not block the site; it is asked again soon.
             status = None
         return rules_from_answer(status, text, self._clock())
@@ -307,6 +294,37 @@ class Fetcher:
             await self.start()
         assert self._session is not None
         return self._session
+
+
+class _Dropped(Exception):
+    """The connection broke while a request was sent or its answer awaited (cause: aiohttp's error)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def _no_hidden_resend(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """Session middleware: a dropped connection ends the attempt, it is never resent behind our back.
+
+    On a dropped keep-alive connection aiohttp resends an idempotent request once, by itself
+    (RFC 9112 9.3.1.1). Our own retries already cover that case, with backoff, the per-host gate
+    and a request count; a hidden second send would bypass all three. aiohttp offers no public
+    switch for it (only the private ClientSession._retry_connection, which its own TestClient
+    sets), but it resends only on ClientOSError / ServerDisconnectedError raised by the send:
+    carried out of the session as `_Dropped`, the error ends this attempt and `_exchange` decides.
+    tests/test_fetch.py shows the server sees exactly one request per attempt.
+    """
+    try:
+        return await handler(request)
+    except aiohttp.ServerDisconnectedError as exc:
+        raise _Dropped("server closed the connection without an answer") from exc
+    except aiohttp.ClientConnectorError:
+        raise  # could not connect at all: nothing was sent, aiohttp does not resend it either
+    except aiohttp.ClientOSError as exc:
+        raise _Dropped(f"connection broken: {_reason(exc)}") from exc
 
 
 def _parse_url(url: str) -> URL:

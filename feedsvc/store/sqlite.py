@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -54,9 +54,13 @@ T = TypeVar("T")
 
 
 def _translated(
-    method: Callable[Concatenate[SQLiteStore, P], Awaitable[T]],
-) -> Callable[Concatenate[SQLiteStore, P], Awaitable[T]]:
-    """The one boundary where sqlite errors become StoreError (one line, naming the database)."""
+    method: Callable[Concatenate[SQLiteStore, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[SQLiteStore, P], Coroutine[Any, Any, T]]:
+    """The one boundary where sqlite errors become StoreError (one line, naming the database).
+
+    Typed as returning a coroutine, which the wrapper is, so SQLiteStore's methods match the
+    `async def`s of the Store protocol.
+    """
 
     @functools.wraps(method)
     async def wrapper(self: SQLiteStore, *args: P.args, **kwargs: P.kwargs) -> T:
@@ -275,11 +279,6 @@ class SQLiteStore:
             await ensure_section(db, site, section)
             await db.execute(
                 "UPDATE sections SET resolved_url = ? WHERE site = ? AND section = ?", (url, site, section))
-
-    @_translated
-    async def set_validators(self, url: str, validators: Validators) -> None:
-        async with self._transaction() as db:
-            await write_validators(db, url, validators)
 
     # -- reads (each one statement: one consistent snapshot) -----------------------------------
 

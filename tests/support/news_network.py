@@ -1,14 +1,14 @@
-"""The mock news network of bench/refresh.py: H hosts in cnnb style, run as its own process.
+"""A network of news sites in cnnb style on one loopback port, for bench/refresh.py, built on the
+upstream toolkit; run it as its own process so its CPU time stays out of the figures measured there:
 
-    python bench/refresh_mock.py --sections 500 --hosts 5     (prints "PORT <n>", then serves)
+    python -m tests.support.news_network --sections 500 --hosts 5     (prints "PORT <n>", then serves)
 
-Every host answers on one loopback port (the Host header picks the site). Section list pages
+Every host answers on the one port (the Host header picks the site). Section list pages
 (/col/colNNNN/index.html) list 20 articles (/system/YYYY/MM/DD/NNNNNNNNN.shtml) with dates; each
 section shares 4 of its articles with the next section of the same host. List pages carry an
-ETag and Last-Modified and answer 304 to a matching conditional request. Requests and body
-bytes are counted by kind; /__bench/stats reads (and resets) the counters and
-/__bench/add?every=10 puts one new article on top of every 10th section. It runs apart from the
-benchmark so its CPU time stays out of the figures measured there.
+ETag and Last-Modified and answer 304 to a matching conditional request. GET /__bench/stats
+sums up the request log by kind (and clears it with ?reset=1); POST /__bench/add?every=10 puts
+one new article on top of every 10th section. The process stops when its stdin closes.
 """
 
 from __future__ import annotations
@@ -21,36 +21,24 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from pathlib import Path
 
 from aiohttp import web
+
+from tests.support import REPO
+from tests.support.upstream import Hit, Upstream, by_pattern, conditional, not_found, page, serving
 
 LIST_LEN = 20
 OWN = 16  # articles only this section lists; the other 4 are the next section's first 4
 SHARED = LIST_LEN - OWN
-SEED = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds" / "000_d8a4aa2da7847d6f.txt"
-FALLBACK = [
-    "昨天上午,市委、市政府召开全市疫情防控工作视频会议,部署全市疫情防控工作,要求各地各部门守土有责、守土担责。",
-    "会议指出,当前疫情防控形势严峻复杂,各地各部门要克服麻痹思想、侥幸心理和松劲心态,突出快准严细。",
-    "会议要求,要从严从紧抓好重点人员排查管控,全面加强重点场所防控,做好物资保障和应急准备。",
-    "全市各镇街道、各部门要压紧压实四方责任,切实把各项防控措施落实到位,守护好人民群众生命安全和身体健康。",
-]
+NEW_BLOCK = 9_000_000  # idents of articles added while the benchmark runs
+SEED = REPO / "tests" / "fixtures" / "seed_article.txt"
+PARAGRAPHS = [line.strip() for line in SEED.read_text(encoding="utf-8").splitlines()
+              if line.startswith("  ") and len(line.strip()) > 40]
 HEADLINES = ["守土有责 坚决打好疫情防控阻击战", "我市召开经济运行分析会", "桥城新添一座城市书房",
              "小家电企业开拓海外市场", "杭州湾新区重大项目集中开工", "社区志愿者走进养老院"]
 NAV = "".join(f'<a href="/col/col{1000 + i}/index.html">栏目{i}</a> | ' for i in range(12))
 BASE_MODIFIED = datetime(2021, 12, 8, 10, 0, tzinfo=UTC)
-
-
-def seed_paragraphs() -> list[str]:
-    try:
-        lines = SEED.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return FALLBACK
-    found = [line.strip() for line in lines if line.startswith("  ") and len(line.strip()) > 40]
-    return found or FALLBACK
-
-
-PARAGRAPHS = seed_paragraphs()
+ROBOTS = "User-agent: *\nDisallow: /search/\n"
 
 
 def article_path(ident: int) -> str:
@@ -58,8 +46,8 @@ def article_path(ident: int) -> str:
 
 
 def article_day(ident: int) -> int:
-    # New articles (the 9_000_000 block) are dated the day the benchmark's fixed clock stands on.
-    return 9 if ident % 10_000_000 >= 9_000_000 else 1 + ident % 8
+    # Added articles are dated 2021-12-08, the newest day before the tests' clock (tests.support.NOW).
+    return 8 if ident % 10_000_000 >= NEW_BLOCK else 1 + ident % 8
 
 
 def article_time(ident: int) -> str:
@@ -116,16 +104,14 @@ class ListPage:
 
 
 @dataclass
-class MockNetwork:
+class NewsNetwork:
     """Section g lives on host g % hosts as that host's section g // hosts."""
 
     sections: int
     hosts: int
     lists: dict[tuple[str, str], ListPage] = field(default_factory=dict)
     articles: dict[str, set[int]] = field(default_factory=dict)
-    counts: Counter[str] = field(default_factory=Counter)
-    bytes_sent: Counter[str] = field(default_factory=Counter)
-    article_hits: Counter[str] = field(default_factory=Counter)
+    upstream: Upstream = field(default_factory=Upstream)
 
     def __post_init__(self) -> None:
         per_host = [len(range(h, self.sections, self.hosts)) for h in range(self.hosts)]
@@ -136,6 +122,13 @@ class MockNetwork:
             shared = [self._own(h, (k + 1) % n, j) for j in range(SHARED)] if n > 1 else []
             self.lists[(host_name(h), section_path(k))] = ListPage(sorted(own + shared, key=_newest_first))
             self.articles.setdefault(host_name(h), set()).update(own)
+        self.upstream.route("/__bench/stats", self.stats)
+        self.upstream.route("/__bench/add", self.add)
+        self.upstream.route("/robots.txt", page(ROBOTS, content_type="text/plain"))
+        self.upstream.fallback = by_pattern([
+            (r"/col/[^/]+/index\.html", self.list_page),
+            (r"/system/\d{4}/\d{2}/\d{2}/(?P<ident>\d+)\.shtml", self.article),
+        ])
 
     @staticmethod
     def _own(h: int, k: int, j: int) -> int:
@@ -146,10 +139,10 @@ class MockNetwork:
         urls = []
         for g in range(0, self.sections, every):
             h, k = g % self.hosts, g // self.hosts
-            page = self.lists[(host_name(h), section_path(k))]
-            ident = (h + 1) * 10_000_000 + 9_000_000 + k * 10 + page.version
-            page.idents = [ident, *page.idents][:LIST_LEN]
-            page.version += 1
+            listed = self.lists[(host_name(h), section_path(k))]
+            ident = (h + 1) * 10_000_000 + NEW_BLOCK + k * 10 + listed.version
+            listed.idents = [ident, *listed.idents][:LIST_LEN]
+            listed.version += 1
             self.articles[host_name(h)].add(ident)
             urls.append(f"http://{host_name(h)}{article_path(ident)}")
         return urls
@@ -157,66 +150,60 @@ class MockNetwork:
     def unique_articles(self) -> int:
         return sum(len(ids) for ids in self.articles.values())
 
-    def _count(self, kind: str, body: bytes) -> None:
-        self.counts[kind] += 1
-        self.bytes_sent[kind] += len(body)
+    def summary(self) -> dict[str, object]:
+        """The request log (control calls aside) summed up by kind."""
+        counts: Counter[str] = Counter()
+        sent: Counter[str] = Counter()
+        article_hits: Counter[str] = Counter()
+        for hit in self.upstream.hits:
+            kind = _kind(hit)
+            if kind is None:
+                continue
+            counts[kind] += 1
+            sent[kind] += hit.body_bytes
+            if kind == "article":
+                article_hits[f"http://{hit.host}{hit.path}"] += 1
+            if kind.startswith("list") and ("If-None-Match" in hit.headers or "If-Modified-Since" in hit.headers):
+                counts["list_conditional"] += 1
+        return {"counts": dict(counts), "bytes": dict(sent), "article_hits": dict(article_hits),
+                "cpu_s": time.process_time(), "unique_articles": self.unique_articles()}
 
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/__bench/stats", self.stats)
-        app.router.add_post("/__bench/add", self.add)
-        app.router.add_get("/robots.txt", self.robots)
-        app.router.add_get("/col/{col}/index.html", self.list_page)
-        app.router.add_get("/system/{y}/{m}/{d}/{ident}.shtml", self.article)
-        return app
-
-    async def stats(self, request: web.Request) -> web.Response:
-        body = {"counts": dict(self.counts), "bytes": dict(self.bytes_sent),
-                "article_hits": dict(self.article_hits), "cpu_s": time.process_time(),
-                "unique_articles": self.unique_articles()}
+    async def stats(self, request: web.Request) -> web.StreamResponse:
+        body = self.summary()
         if request.query.get("reset"):
-            self.counts.clear()
-            self.bytes_sent.clear()
-            self.article_hits.clear()
+            self.upstream.hits.clear()
         return web.json_response(body)
 
-    async def add(self, request: web.Request) -> web.Response:
+    async def add(self, request: web.Request) -> web.StreamResponse:
         return web.json_response(self.add_new(int(request.query.get("every", "10"))))
 
-    async def robots(self, request: web.Request) -> web.Response:
-        body = b"User-agent: *\nDisallow: /search/\n"
-        self._count("robots", body)
-        return web.Response(body=body, content_type="text/plain")
+    async def list_page(self, request: web.Request) -> web.StreamResponse:
+        listed = self.lists.get((request.host.split(":")[0], request.path))
+        if listed is None:
+            return await not_found(request)
+        column = request.path.split("/")[2]
+        modified = format_datetime(BASE_MODIFIED + timedelta(hours=listed.version), usegmt=True)
+        answer = page(list_html(f"栏目{column}", listed.idents))
+        return await conditional(answer, etag=f'"{column}-v{listed.version}"', last_modified=modified)(request)
 
-    async def list_page(self, request: web.Request) -> web.Response:
-        page = self.lists.get((request.host.split(":")[0], request.path))
-        if page is None:
-            self._count("not_found", b"")
-            raise web.HTTPNotFound()
-        etag = f'"{request.path.split("/")[2]}-v{page.version}"'
-        modified = format_datetime(BASE_MODIFIED + timedelta(hours=page.version), usegmt=True)
-        inm, ims = request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since")
-        if inm or ims:
-            self.counts["list_conditional"] += 1
-            fresh = inm == etag if inm else ims == modified
-            if fresh:
-                self._count("list_304", b"")
-                return web.Response(status=304, headers={"ETag": etag, "Last-Modified": modified})
-        body = list_html(f"栏目{request.path.split('/')[2]}", page.idents).encode()
-        self._count("list_200", body)
-        return web.Response(body=body, content_type="text/html", charset="utf-8",
-                            headers={"ETag": etag, "Last-Modified": modified})
+    async def article(self, request: web.Request, ident: str) -> web.StreamResponse:
+        number = int(ident)
+        if number not in self.articles.get(request.host.split(":")[0], ()) or request.path != article_path(number):
+            return await not_found(request)
+        return await page(article_html(number, section_path(0)))(request)
 
-    async def article(self, request: web.Request) -> web.Response:
-        host = request.host.split(":")[0]
-        ident = int(request.match_info["ident"])
-        if ident not in self.articles.get(host, ()) or request.path != article_path(ident):
-            self._count("not_found", b"")
-            raise web.HTTPNotFound()
-        self.article_hits[f"http://{host}{request.path}"] += 1
-        body = article_html(ident, section_path(0)).encode()
-        self._count("article", body)
-        return web.Response(body=body, content_type="text/html", charset="utf-8")
+
+def _kind(hit: Hit) -> str | None:
+    path = hit.path.split("?")[0]
+    if path.startswith("/__bench/"):
+        return None
+    if hit.status == 404:
+        return "not_found"
+    if path == "/robots.txt":
+        return "robots"
+    if path.startswith("/col/"):
+        return "list_304" if hit.status == 304 else "list_200"
+    return "article"
 
 
 def _newest_first(ident: int) -> tuple[int, int]:
@@ -224,19 +211,16 @@ def _newest_first(ident: int) -> tuple[int, int]:
 
 
 async def serve(sections: int, hosts: int) -> None:
-    runner = web.AppRunner(MockNetwork(sections, hosts).app(), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    print(f"PORT {runner.addresses[0][1]}", flush=True)
-    try:
+    network = NewsNetwork(sections, hosts)
+    app = network.upstream.app()
+    async with serving(app, access_log=False) as port:
+        print(f"PORT {port}", flush=True)
         # The parent closes our stdin when it is done (or dies): that is the signal to stop.
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    finally:
-        await runner.cleanup()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--sections", type=int, default=500)
     parser.add_argument("--hosts", type=int, default=5)
     args = parser.parse_args()

@@ -1,18 +1,31 @@
-"""A tiny misbehaving news site for refresh, scheduler and web tests: list pages switch into failure modes."""
+"""A tiny misbehaving news site for refresh, scheduler and web tests, built on the upstream toolkit:
+a home page with a nav, two sections whose list pages can be switched into a failure mode, articles."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from aiohttp import web
 
 from feedsvc.config import Config
+from tests.support.upstream import (
+    Handler,
+    Upstream,
+    by_pattern,
+    conditional,
+    drop_connection,
+    page,
+    redirect,
+    running,
+    slow,
+    status,
+    streamed,
+)
 
 HOST = "news.example"
-NOW = datetime(2021, 12, 9, 12, 0, tzinfo=UTC)
 
 ARTICLE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}_新闻网</title></head>
 <body><div class="nav"><a href="/">首页</a> | <a href="/a/">要闻</a> | <a href="/b/">社会</a></div>
@@ -37,9 +50,26 @@ def article_links(section: str, n: int) -> list[tuple[str, str]]:
             for i in range(n)]
 
 
+# What a list page answers in each failure mode ("ok" and "offsite" are built from the links).
+FAILURE_MODES: dict[str, Handler] = {
+    "timeout": slow(3, page("late")),
+    "5xx": status(502),
+    "429": status(429, {"Retry-After": "86400"}),
+    "reset": drop_connection,
+    "too-large": streamed(b"<p>" + "很长的页面".encode() * 400 + b"</p>", 64),
+    "redirect-loop": redirect("/loop/1"),
+    "not-html": page(b"%PDF-1.4 binary", charset=None, content_type="application/pdf"),
+    "undecodable": page(bytes(range(256)) * 8, charset=None),
+    "empty": page(b"", charset=None),
+    "malformed": page("<html><body><div><ul><li><a href=<<<>>>" + "</b>" * 50),
+    "vanished": page(list_page([])),
+}
+
+
 @dataclass
 class FixtureSite:
-    """A tiny news site whose list pages can be switched into a failure mode per section."""
+    """The news site's state, changed by tests between refreshes. `hits` logs the pages asked for
+    (home, lists, articles); the upstream's own log (`upstream.hits`) has every request."""
 
     modes: dict[str, str] = field(default_factory=dict)
     links: dict[str, list[tuple[str, str]]] = field(
@@ -48,87 +78,61 @@ class FixtureSite:
     hits: list[str] = field(default_factory=list)
     broken_articles: set[str] = field(default_factory=set)
     nav: dict[str, str] = field(default_factory=lambda: {"要闻": "/a/", "社会": "/b/"})
+    upstream: Upstream = field(default_factory=Upstream)
 
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/robots.txt", self.robots_txt)
-        app.router.add_get("/", self.home)
-        app.router.add_get("/{section}/", self.list_handler)
-        app.router.add_get("/loop/{n}", self.loop)
-        app.router.add_get("/system/{y}/{m}/{d}/{id}.shtml", self.article)
-        return app
+    def __post_init__(self) -> None:
+        self.upstream.fallback = by_pattern([
+            (r"/robots\.txt", self.robots_txt),
+            (r"/", self.home),
+            (r"/loop/(?P<n>\d+)", self.loop),
+            (r"/system/\d{4}/\d{2}/(?P<d>\d{2})/(?P<ident>\d+)\.shtml", self.article),
+            (r"/(?P<section>[^/]+)/", self.list_handler),
+        ])
 
-    async def robots_txt(self, request: web.Request) -> web.Response:
-        return web.Response(text=self.robots)
+    async def robots_txt(self, request: web.Request) -> web.StreamResponse:
+        return await page(self.robots, content_type="text/plain")(request)
 
-    async def loop(self, request: web.Request) -> web.Response:
-        raise web.HTTPFound(f"/loop/{int(request.match_info['n']) + 1}")
+    async def loop(self, request: web.Request, n: str) -> web.StreamResponse:
+        return await redirect(f"/loop/{int(n) + 1}")(request)
 
-    async def article(self, request: web.Request) -> web.Response:
+    async def article(self, request: web.Request, d: str, ident: str) -> web.StreamResponse:
         self.hits.append(request.path)
         if request.path in self.broken_articles:
-            return web.Response(status=500, text="oops")
-        ident = int(request.match_info["id"])
-        title = f"测试新闻标题第{ident}号稿件"
-        return web.Response(text=ARTICLE.format(title=title, day=request.match_info["d"][-1], minute=ident % 60),
-                            content_type="text/html")
+            return await status(500)(request)
+        number = int(ident)
+        title = f"测试新闻标题第{number}号稿件"
+        return await page(ARTICLE.format(title=title, day=d[-1], minute=number % 60))(request)
 
-    async def home(self, request: web.Request) -> web.Response:
+    async def home(self, request: web.Request) -> web.StreamResponse:
         self.hits.append(request.path)
         nav = " | ".join(f'<a href="{href}">{label}</a>' for label, href in self.nav.items())
-        return web.Response(text=f'<html><body><div class="nav"><a href="/">首页</a> | {nav}</div></body></html>',
-                            content_type="text/html")
+        return await page(f'<html><body><div class="nav"><a href="/">首页</a> | {nav}</div></body></html>')(request)
 
-    async def list_handler(self, request: web.Request) -> web.StreamResponse:
-        section = request.match_info["section"]
+    async def list_handler(self, request: web.Request, section: str) -> web.StreamResponse:
         self.hits.append(request.path)
         if section not in self.links:
-            raise web.HTTPNotFound()
+            return await status(404)(request)
         mode = self.modes.get(section, "ok")
-        html = "text/html"
         if mode == "ok":  # with an ETag, as most servers send for static list pages
             body = list_page(self.links[section])
             etag = f'"{hashlib.sha1(body.encode()).hexdigest()[:16]}"'
-            if request.headers.get("If-None-Match") == etag:
-                return web.Response(status=304, headers={"ETag": etag})
-            return web.Response(text=body, content_type=html, headers={"ETag": etag})
-        if mode == "timeout":
-            await asyncio.sleep(3)
-            return web.Response(text="late", content_type=html)
-        if mode == "5xx":
-            return web.Response(status=502, text="bad gateway")
-        if mode == "429":
-            return web.Response(status=429, headers={"Retry-After": "86400"})
-        if mode == "reset":
-            assert request.transport is not None
-            request.transport.close()
-            await asyncio.sleep(0.1)
-            return web.Response(text="never")
-        if mode == "too-large":
-            resp = web.StreamResponse(headers={"Content-Type": "text/html; charset=utf-8"})
-            await resp.prepare(request)
-            for _ in range(64):
-                await resp.write(b"<p>" + "很长的页面".encode() * 400 + b"</p>")
-            return resp
-        if mode == "redirect-loop":
-            raise web.HTTPFound("/loop/1")
-        if mode == "not-html":
-            return web.Response(body=b"%PDF-1.4 binary", content_type="application/pdf")
-        if mode == "undecodable":
-            return web.Response(body=bytes(range(256)) * 8, headers={"Content-Type": "text/html"})
-        if mode == "empty":
-            return web.Response(body=b"", content_type=html)
-        if mode == "malformed":
-            return web.Response(text="<html><body><div><ul><li><a href=<<<>>>" + "</b>" * 50, content_type=html)
+            return await conditional(page(body), etag=etag)(request)
         if mode == "offsite":
             links = [(f"http://elsewhere.example{href}", text) for href, text in self.links[section]]
-            return web.Response(text=list_page(links), content_type=html)
-        if mode == "vanished":
-            return web.Response(text=list_page([]), content_type=html)
-        raise AssertionError(mode)
+            return await page(list_page(links))(request)
+        return await FAILURE_MODES[mode](request)
+
+
+@asynccontextmanager
+async def running_site(site: FixtureSite | None = None) -> AsyncIterator[tuple[FixtureSite, int]]:
+    """Serve a news site on a free loopback port for the block; yields it and the port."""
+    site = site or FixtureSite()
+    async with running(site.upstream) as upstream:
+        yield site, upstream.port
 
 
 def make_config(port: int, db: str, **fetch: object) -> Config:
+    """A config of the news site `news` (sections a and b) on a SQLite file, with fast fetch settings."""
     fetch_defaults = dict(connect_timeout="1s", read_timeout="0.5s", total_timeout="2s", min_delay="0.001s",
                           backoff="0.01s", retries=1, max_bytes=20000, max_redirects=3, max_retry_after="1s")
     fetch_defaults.update(fetch)
