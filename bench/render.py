@@ -18,18 +18,14 @@ from feedsvc.model import Entry, Feed
 from feedsvc.render import FORMATS, render
 
 REPO = Path(__file__).resolve().parent.parent
-SEED_DIRS = (REPO / "seeds", REPO.parent / "shared" / "seeds")
-FALLBACK = "市委、市政府召开全市疫情防控工作视频会议,要求全面动员、迅速行动,守土有责、守土担责。"
+SEED = REPO / "tests" / "fixtures" / "seed_article.txt"  # the real seed article, kept in the repository
 
 
 def seed_paragraphs() -> list[str]:
-    """Body paragraphs of the seed article (the indented lines); a fixed sentence if no seed is present."""
-    for folder in SEED_DIRS:
-        for path in sorted(folder.glob("*.txt")) if folder.is_dir() else []:
-            paras = [ln.strip() for ln in path.read_text("utf-8").splitlines() if ln.startswith("  ") and len(ln) > 40]
-            if paras:
-                return paras
-    return [FALLBACK * 4]
+    """Body paragraphs of the seed article: its long lines that are not menus."""
+    paras = [ln.strip() for ln in SEED.read_text("utf-8").splitlines() if len(ln.strip()) > 40 and "|" not in ln]
+    assert paras, f"{SEED}: no body paragraphs"
+    return paras
 
 
 def body_html(paras: list[str], n: int, target_bytes: int = 3000) -> str:
