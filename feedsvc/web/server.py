@@ -1,4 +1,9 @@
-"""Serving the app until a signal: aiohttp's `web.AppRunner` + `web.TCPSite`, access log on.
+"""Serving the app until a signal: aiohttp's `web.AppRunner` on a socket bound first, access log on.
+
+The port is bound before the app starts (its start-up runs the scheduler), so a busy port fails the
+command at once with one line, before any refresh begins. The bound socket is served with asyncio's
+`loop.create_server`, the runner's `server` being the protocol factory aiohttp documents it to be
+(aiohttp's TCPSite does the same, but can only bind after the app has started).
 
 uvloop is used when it is installed (`pip install 'feedsvc[fast]'`) and never required:
 bench/serve.py measures the service with and without it.
@@ -7,6 +12,8 @@ bench/serve.py measures the service with and without it.
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import signal
 from collections.abc import Callable
 
@@ -31,6 +38,38 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
+class Listener:
+    """A bound port that accepts nothing until `start(factory)`: binding can then come first."""
+
+    def __init__(self, server: asyncio.Server) -> None:
+        self.server = server
+        self._factory: Callable[[], asyncio.BaseProtocol] | None = None
+
+    @classmethod
+    async def bind(cls, host: str, port: int) -> Listener:
+        """Bind every address `host` names; an unusable address raises OSError with one clear line."""
+        loop = asyncio.get_running_loop()
+        listener: Listener
+        try:
+            server = await loop.create_server(lambda: listener._protocol(), host, port, start_serving=False)
+        except OSError as exc:
+            reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+            raise OSError(exc.errno or errno.EADDRNOTAVAIL, f"cannot listen on {host}:{port}: {reason}") from exc
+        listener = cls(server)
+        return listener
+
+    def _protocol(self) -> asyncio.BaseProtocol:
+        assert self._factory is not None  # nothing is accepted before start()
+        return self._factory()
+
+    async def start(self, factory: Callable[[], asyncio.BaseProtocol]) -> None:
+        self._factory = factory
+        await self.server.start_serving()
+
+    async def close(self) -> None:
+        self.server.close()
+
+
 async def serve_until_signal(
     app: web.Application, *, host: str, port: int, on_ready: Callable[[], None] | None = None,
 ) -> None:
@@ -40,18 +79,22 @@ async def serve_until_signal(
     handler does), so the app's cleanup runs while its tasks are still alive: the scheduler cancels
     its refreshes itself and the store closes last.
     """
+    listener = await Listener.bind(host, port)  # first: a busy port fails before the scheduler starts
     runner = make_runner(app)
-    await runner.setup()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     try:
-        await web.TCPSite(runner, host, port).start()
+        await runner.setup()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        server = runner.server
+        assert server is not None  # set by setup()
+        await listener.start(server)
         if on_ready is not None:
             on_ready()
         await stop.wait()
     finally:
+        await listener.close()  # no new connections while the open ones are shut down
         await runner.cleanup()
 
 
