@@ -21,12 +21,13 @@ from aiohttp import web
 from aiohttp.log import access_logger
 
 from feedsvc.web.access_log import AccessLog
+from feedsvc.web.server_log import ServerLog
 
 
 def make_runner(app: web.Application) -> web.AppRunner:
     """The runner `serve` uses: aiohttp's own, logging every request to the "aiohttp.access" logger
-    (aiohttp's default line, see access_log.py)."""
-    return web.AppRunner(app, access_log=access_logger, access_log_class=AccessLog)
+    (aiohttp's default line, see access_log.py) and a malformed request as one line (server_log.py)."""
+    return web.AppRunner(app, access_log=access_logger, access_log_class=AccessLog, logger=ServerLog())
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
