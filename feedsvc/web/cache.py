@@ -15,10 +15,12 @@ import math
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
 
+from feedsvc.clock import Clock, utcnow
 from feedsvc.config import Config, SectionRef
 from feedsvc.errors import FeedsvcError
 from feedsvc.model import Entry, Feed
@@ -40,7 +42,8 @@ class SectionSnapshot:
     generation: int  # bumped by invalidate(): results of older generations are never stored
 
 
-def build_feed(config: Config, ref: SectionRef, entries: Sequence[Entry], link: str | None) -> Feed:
+def build_feed(config: Config, ref: SectionRef, entries: Sequence[Entry], link: str | None,
+               checked: datetime | None = None) -> Feed:
     site = ref.site
     return Feed(
         site=ref.site_name,
@@ -55,20 +58,24 @@ def build_feed(config: Config, ref: SectionRef, entries: Sequence[Entry], link: 
         site_home=site.home,
         ttl_minutes=max(1, math.ceil(ref.refresh.total_seconds() / 60)),
         entries=tuple(entries),
+        checked=checked,
     )
 
 
 def _render_cached(fmt: str, feed: Feed, max_age: int, revision: int) -> CachedFeed:
     doc = render(fmt, feed)
-    return represent(doc.media_type, doc.body, feed_timestamp(doc.updated), max_age=max_age, revision=revision)
+    return represent(doc.media_type, doc.body, feed_timestamp(doc.updated or feed.checked), max_age=max_age,
+                     revision=revision)
 
 
 class FeedCache:
     """The render cache of one web app. `renders` counts renders done (observable in tests)."""
 
-    def __init__(self, config: Config, store: Store, *, poll_interval: float = 2.0, max_variants: int = 256):
+    def __init__(self, config: Config, store: Store, *, poll_interval: float = 2.0, max_variants: int = 256,
+                 clock: Clock = utcnow):
         self.config = config
         self.store = store
+        self.clock = clock
         self.poll_interval = poll_interval
         self.max_variants = max_variants
         self.refs: dict[SectionKey, SectionRef] = {(r.site_name, r.name): r for r in config.section_refs()}
@@ -79,6 +86,9 @@ class FeedCache:
         self._generations: dict[SectionKey, int] = {}
         self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
         self._poll_error: str | None = None
+        # When each section never refreshed was first served: its empty feed's time, kept so that the
+        # feed's bytes and Last-Modified stay put until the store knows the section.
+        self._first_served: dict[SectionKey, datetime] = {}
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -116,9 +126,17 @@ class FeedCache:
         entries = await self.store.entries(site, section)
         ref = self.refs[key]
         link = ref.url
-        if link is None:  # a section configured by nav label: the refresh resolved its URL
-            link = (await self.store.section_state(site, section)).resolved_url
-        snapshot = SectionSnapshot(build_feed(self.config, ref, entries, link), revision, generation)
+        checked = None
+        # A nav-label section's URL is the one its refresh resolved; an empty feed is dated by its
+        # section's last refresh (or, never refreshed, its first serving), not by no date at all.
+        if link is None or not entries:
+            state = await self.store.section_state(site, section)
+            link = link or state.resolved_url
+            checked = state.last_success or state.last_attempt
+            if checked is None:
+                checked = self._first_served.setdefault(key, self.clock().replace(microsecond=0))
+        feed = build_feed(self.config, ref, entries, link, checked)
+        snapshot = SectionSnapshot(feed, revision, generation)
         if self._generations.get(key, 0) == generation:
             self._snapshots[key] = snapshot
         return snapshot
@@ -127,7 +145,8 @@ class FeedCache:
         snapshot = await self.snapshot(site, section)
         feed = snapshot.feed
         if not query.is_default:
-            feed = replace(feed, entries=query.apply(feed.entries))
+            # A view that keeps no entry is as new as the section it filters, not undated.
+            feed = replace(feed, entries=query.apply(feed.entries), checked=feed.updated or feed.checked)
         max_age = int(self.refs[(site, section)].refresh.total_seconds())
         # Rendering and gzip are CPU work: a thread keeps cached feeds flowing meanwhile.
         cached = await asyncio.to_thread(_render_cached, fmt, feed, max_age, snapshot.revision)

@@ -38,7 +38,7 @@ def make_app(
     config: Config, store: Store, *, clock: Clock | None = None, poll_interval: float = 2.0,
 ) -> web.Application:
     """The web app over an (already or soon) open store; `app[FEED_CACHE]` is its render cache."""
-    cache = FeedCache(config, store, poll_interval=poll_interval)
+    cache = FeedCache(config, store, poll_interval=poll_interval, clock=clock or utcnow)
     views = _Views(config, store, cache, clock or utcnow)
     app = web.Application()
     app[FEED_CACHE] = cache
