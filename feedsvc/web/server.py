@@ -21,13 +21,16 @@ from aiohttp import web
 from aiohttp.log import access_logger
 
 from feedsvc.web.access_log import AccessLog
+from feedsvc.web.connections import BACKLOG, ConnectionGuard, ConnectionLimits, open_file_limit
 from feedsvc.web.server_log import ServerLog
 
 
-def make_runner(app: web.Application) -> web.AppRunner:
+def make_runner(app: web.Application, *, idle_timeout: float = ConnectionLimits.idle_timeout) -> web.AppRunner:
     """The runner `serve` uses: aiohttp's own, logging every request to the "aiohttp.access" logger
-    (aiohttp's default line, see access_log.py) and a malformed request as one line (server_log.py)."""
-    return web.AppRunner(app, access_log=access_logger, access_log_class=AccessLog, logger=ServerLog())
+    (aiohttp's default line, see access_log.py) and a malformed request as one line (server_log.py);
+    idle keep-alive connections closed after `idle_timeout` seconds (aiohttp's default is an hour)."""
+    return web.AppRunner(app, access_log=access_logger, access_log_class=AccessLog, logger=ServerLog(),
+                         keepalive_timeout=idle_timeout)
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -52,7 +55,8 @@ class Listener:
         loop = asyncio.get_running_loop()
         listener: Listener
         try:
-            server = await loop.create_server(lambda: listener._protocol(), host, port, start_serving=False)
+            server = await loop.create_server(lambda: listener._protocol(), host, port, backlog=BACKLOG,
+                                              start_serving=False)
         except OSError as exc:
             reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
             raise OSError(exc.errno or errno.EADDRNOTAVAIL, f"cannot listen on {host}:{port}: {reason}") from exc
@@ -73,15 +77,21 @@ class Listener:
 
 async def serve_until_signal(
     app: web.Application, *, host: str, port: int, on_ready: Callable[[], None] | None = None,
+    limits: ConnectionLimits | None = None,
 ) -> None:
-    """Serve `app` until SIGINT/SIGTERM, then shut down in order.
+    """Serve `app` until SIGINT/SIGTERM, then shut down in order. Connections are kept within
+    `limits` (connections.py: idle ones closed after a timeout, a cap on how many are open).
 
     The signals only set an event (rather than raising GracefulExit inside the loop, as aiohttp's own
     handler does), so the app's cleanup runs while its tasks are still alive: the scheduler cancels
     its refreshes itself and the store closes last.
     """
     listener = await Listener.bind(host, port)  # first: a busy port fails before the scheduler starts
-    runner = make_runner(app)
+    limits = limits or ConnectionLimits()
+    guard = ConnectionGuard(limits, open_file_limit())
+    app.middlewares.insert(0, guard.middleware)  # outermost: the connection is busy for all of a request
+    runner = make_runner(app, idle_timeout=limits.idle_timeout)
+    sweeper: asyncio.Task[None] | None = None
     try:
         await runner.setup()
         stop = asyncio.Event()
@@ -90,19 +100,23 @@ async def serve_until_signal(
             loop.add_signal_handler(signum, stop.set)
         server = runner.server
         assert server is not None  # set by setup()
-        await listener.start(server)
+        sweeper = asyncio.create_task(guard.sweep_forever(), name="feedsvc-idle-connections")
+        await listener.start(guard.serve(server))
         if on_ready is not None:
             on_ready()
         await stop.wait()
     finally:
         await listener.close()  # no new connections while the open ones are shut down
+        if sweeper is not None:
+            sweeper.cancel()
         await runner.cleanup()
 
 
-def run_app(app: web.Application, *, host: str, port: int, on_ready: Callable[[], None] | None = None) -> None:
+def run_app(app: web.Application, *, host: str, port: int, on_ready: Callable[[], None] | None = None,
+            limits: ConnectionLimits | None = None) -> None:
     """`serve_until_signal` in a new event loop (uvloop's when installed)."""
     try:
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-            runner.run(serve_until_signal(app, host=host, port=port, on_ready=on_ready))
+            runner.run(serve_until_signal(app, host=host, port=port, on_ready=on_ready, limits=limits))
     except KeyboardInterrupt:
         pass
