@@ -15,6 +15,7 @@ import asyncio
 import errno
 import os
 import signal
+import socket
 from collections.abc import Callable
 
 from aiohttp import web
@@ -45,22 +46,24 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 class Listener:
     """A bound port that accepts nothing until `start(factory)`: binding can then come first."""
 
-    def __init__(self, server: asyncio.Server) -> None:
-        self.server = server
+    def __init__(self) -> None:
+        self.server: asyncio.Server | None = None
         self._factory: Callable[[], asyncio.BaseProtocol] | None = None
 
     @classmethod
     async def bind(cls, host: str, port: int) -> Listener:
-        """Bind every address `host` names; an unusable address raises OSError with one clear line."""
+        """Bind every address `host` names; an unusable address raises OSError with one clear line
+        (socket.gaierror for a host name that resolves to nothing)."""
+        listener = cls()
         loop = asyncio.get_running_loop()
-        listener: Listener
         try:
-            server = await loop.create_server(lambda: listener._protocol(), host, port, backlog=BACKLOG,
-                                              start_serving=False)
+            listener.server = await loop.create_server(
+                listener._protocol, host, port, backlog=BACKLOG, start_serving=False)
+        except socket.gaierror as exc:
+            raise socket.gaierror(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from exc
         except OSError as exc:
             reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
             raise OSError(exc.errno or errno.EADDRNOTAVAIL, f"cannot listen on {host}:{port}: {reason}") from exc
-        listener = cls(server)
         return listener
 
     def _protocol(self) -> asyncio.BaseProtocol:
@@ -68,11 +71,13 @@ class Listener:
         return self._factory()
 
     async def start(self, factory: Callable[[], asyncio.BaseProtocol]) -> None:
+        assert self.server is not None
         self._factory = factory
         await self.server.start_serving()
 
-    async def close(self) -> None:
-        self.server.close()
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
 
 
 async def serve_until_signal(
@@ -106,7 +111,7 @@ async def serve_until_signal(
             on_ready()
         await stop.wait()
     finally:
-        await listener.close()  # no new connections while the open ones are shut down
+        listener.close()  # no new connections while the open ones are shut down
         if sweeper is not None:
             sweeper.cancel()
         await runner.cleanup()

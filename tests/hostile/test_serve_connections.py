@@ -39,8 +39,9 @@ async def open_idle(port: int, count: int, send: bytes = b"") -> list[tuple[asyn
 
 
 async def closed_by_server(reader: asyncio.StreamReader, within: float) -> bool:
+    """Whether the server closed the socket within `within` seconds (it sends an idle socket nothing)."""
     try:
-        return await asyncio.wait_for(reader.read(65536), within) in (b"",) or reader.at_eof()
+        return await asyncio.wait_for(reader.read(65536), within) == b""
     except ConnectionError:
         return True
     except TimeoutError:
