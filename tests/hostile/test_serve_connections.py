@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
+import signal
 import sys
 import time
 from pathlib import Path
@@ -91,3 +92,40 @@ async def test_a_flood_of_idle_sockets_leaves_normal_clients_served_and_is_close
         log = (seen + rest).decode()
         assert "Traceback" not in log and "out of system resource" not in log, log[-3000:]
         assert "server.max_connections 1000 lowered to 96" in log
+
+
+async def test_idle_and_half_sent_connections_are_closed_after_the_idle_timeout(tmp_path: Path) -> None:
+    """Below the cap: the timeout alone closes them, and a keep-alive connection idle after its answer."""
+    from feedsvc.store import open_store
+    from feedsvc.web import ConnectionLimits, make_app, serve_until_signal
+    from tests.web_fixtures import web_config
+
+    config = web_config(f"sqlite:///{tmp_path / 'web.db'}")
+    store = open_store(config.store.url)
+    await store.open()
+    port = free_port()
+    ready = asyncio.Event()
+    task = asyncio.create_task(serve_until_signal(
+        make_app(config, store, poll_interval=3600), host="127.0.0.1", port=port, on_ready=ready.set,
+        limits=ConnectionLimits(idle_timeout=0.5, max_connections=1000)))
+    sockets: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    try:
+        await asyncio.wait_for(ready.wait(), 10)
+        sockets = await open_idle(port, 20) + await open_idle(port, 20, HALF_HEAD)
+        served = await Conn.open(port)
+        await served.send(raw_request("/healthz"))
+        assert (await served.response())[0] == "HTTP/1.1 200 OK"
+        sockets.append((served.reader, served.writer))
+        opened = time.monotonic()
+        closed = await asyncio.gather(*(closed_by_server(reader, 3) for reader, _ in sockets))
+        assert all(closed), f"{closed.count(False)} of {len(sockets)} still open"
+        assert 0.4 < time.monotonic() - opened < 2.5
+    finally:
+        for _, writer in sockets:
+            writer.close()
+        if ready.is_set():
+            os.kill(os.getpid(), signal.SIGTERM)
+        else:
+            task.cancel()
+        await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 10)
+        await store.close()
