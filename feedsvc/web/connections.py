@@ -17,8 +17,8 @@ its protocol. What is public: the runner's `server` is the protocol factory for 
 (each call is one accepted connection), `server.connections` lists the open ones, a middleware sees
 each request start and end (`request.protocol` names its connection), and `RequestHandler.force_close()`
 closes one. aiohttp's own `keepalive_timeout` (passed the same value) also closes idle keep-alive
-connections, and from aiohttp 3.14 connections that never send a request; the guard does not
-depend on that.
+connections, and in recent releases (3.14.5 here) connections that never send a request; the guard
+does not depend on which aiohttp is installed.
 """
 
 from __future__ import annotations
