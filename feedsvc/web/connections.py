@@ -74,24 +74,38 @@ class ConnectionGuard:
                         limits.max_connections, self.max_connections, open_files)
         self.closed_idle = 0  # connections closed for idling past the timeout
         self.evicted = 0  # idle connections closed to make room for a new one
-        self._server: web.Server | None = None
         # Idle connections, longest idle first: the value is when each became idle.
         self._idle: OrderedDict[web.RequestHandler, float] = OrderedDict()
         self._busy: dict[web.RequestHandler, int] = {}
+        # Handlers just made for an accepted socket, with when: asyncio connects them to their socket a
+        # moment later. Until then `transport` is None, as it is again once closed, so they join
+        # `_idle` only when seen connected; a pending one never seen connected is dropped after the
+        # timeout (it closed before we looked).
+        self._pending: OrderedDict[web.RequestHandler, float] = OrderedDict()
 
     # -- the protocol factory ----------------------------------------------------------------------
 
     def serve(self, server: web.Server) -> Callable[[], asyncio.BaseProtocol]:
         """The protocol factory for `loop.create_server`: `server`'s, with room made first."""
-        self._server = server
 
         def accept() -> asyncio.BaseProtocol:
+            now = asyncio.get_running_loop().time()
+            self._admit(now)
             self._make_room(len(server.connections))
             handler = server()
-            self._idle[handler] = asyncio.get_running_loop().time()
+            self._pending[handler] = now
             return handler
 
         return accept
+
+    def _admit(self, now: float) -> None:
+        """Move pending handlers now connected to `_idle`; forget those pending past the timeout."""
+        for handler, accepted in list(self._pending.items()):
+            if handler.transport is not None:
+                del self._pending[handler]
+                self._idle[handler] = accepted
+            elif accepted < now - self.idle_timeout:
+                del self._pending[handler]
 
     def _make_room(self, open_now: int) -> None:
         while open_now >= self.max_connections and self._idle:
@@ -108,6 +122,7 @@ class ConnectionGuard:
         """Marks the request's connection busy while the request is handled."""
         conn = request.protocol
         self._idle.pop(conn, None)
+        self._pending.pop(conn, None)
         self._busy[conn] = self._busy.get(conn, 0) + 1
         try:
             return await handler(request)
@@ -122,6 +137,7 @@ class ConnectionGuard:
 
     def close_idle(self, now: float) -> int:
         """Close every connection idle since before `now - idle_timeout`; how many were open."""
+        self._admit(now)
         closed = 0
         deadline = now - self.idle_timeout
         while self._idle:
