@@ -164,6 +164,9 @@ class Feed:
     site_home: str = ""
     ttl_minutes: int = 15
     entries: tuple[Entry, ...] = ()
+    # When the store last looked at the section (its last refresh), or when a server first served a
+    # section never refreshed: the feed's time while it has no entries (else an empty feed says 1970).
+    checked: datetime | None = None
 
     @property
     def updated(self) -> datetime | None:

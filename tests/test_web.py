@@ -220,14 +220,15 @@ async def test_unknown_parameters_are_ignored_and_share_the_cached_feed(site: We
 
 async def test_variants_are_cached_and_bounded(site: Web) -> None:
     site.cache.max_variants = 2
-    await fetch(site, f"{FEED}?q=a")
-    await fetch(site, f"{FEED}?q=b")
+    await fetch(site, f"{FEED}?q=ningbo")
+    await fetch(site, f"{FEED}?q=疫情")
     renders = site.cache.renders
-    await fetch(site, f"{FEED}?q=A")  # casefolded: the same variant as q=a
-    await fetch(site, f"{FEED}?q=b")
+    await fetch(site, f"{FEED}?q=NingBo")  # casefolded: the same variant as q=ningbo
+    await fetch(site, f"{FEED}?q=舟山")  # another word keeping the same entry as q=ningbo: the same view
+    await fetch(site, f"{FEED}?q=疫情")
     assert site.cache.renders == renders
-    await fetch(site, f"{FEED}?q=c")  # evicts the least recently used (q=a)
-    await fetch(site, f"{FEED}?q=a")
+    await fetch(site, f"{FEED}?q=周巷")  # evicts the least recently used (q=ningbo)
+    await fetch(site, f"{FEED}?q=ningbo")
     assert site.cache.renders == renders + 2
 
 

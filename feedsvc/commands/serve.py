@@ -7,7 +7,7 @@ import sys
 from feedsvc.app import build_app, setup_logging
 from feedsvc.commands import EXIT_OK
 from feedsvc.config import Config
-from feedsvc.web import run_app
+from feedsvc.web import ConnectionLimits, run_app
 
 
 def with_address(config: Config, host: str | None = None, port: int | None = None) -> Config:
@@ -25,6 +25,8 @@ def run(config: Config, *, host: str | None = None, port: int | None = None) -> 
     config = with_address(config, host, port)
     setup_logging()
     app = build_app(config)
-    run_app(app, host=config.server.host, port=config.server.port,
-            on_ready=lambda: print(f"feedsvc serving {config.server.base_url}/", file=sys.stderr))
+    server = config.server
+    limits = ConnectionLimits(idle_timeout=server.idle_timeout.total_seconds(), max_connections=server.max_connections)
+    run_app(app, host=server.host, port=server.port, limits=limits,
+            on_ready=lambda: print(f"feedsvc serving {server.base_url}/", file=sys.stderr))
     return EXIT_OK

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from feedsvc import model
@@ -49,10 +49,29 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Connections: an idle one (no complete request head yet, or between keep-alive requests) is closed
+# after idle_timeout; past max_connections the longest idle one is closed to make room for a new one.
+MAX_IDLE_TIMEOUT = timedelta(hours=1)
+MAX_CONNECTIONS = 100_000
+
+
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     public_url: HttpUrl | None = Field(None, description="Base URL feeds are reached at; default http://host:port")
+    idle_timeout: Duration = Field(
+        timedelta(seconds=15), description="A connection with no request in flight (one that has not sent a "
+        "complete request head, or is idle between keep-alive requests) is closed after this long; at most 1h")
+    max_connections: int = Field(
+        512, ge=8, le=MAX_CONNECTIONS, description="Open client connections at most (lowered to fit the open-file "
+        "limit); past it a new connection closes the longest idle one")
+
+    @field_validator("idle_timeout")
+    @classmethod
+    def _idle_timeout_bound(cls, value: timedelta) -> timedelta:
+        if value > MAX_IDLE_TIMEOUT:
+            raise ValueError("is too long (at most 1h: an idle connection holds a file descriptor)")
+        return value
 
     @property
     def base_url(self) -> str:

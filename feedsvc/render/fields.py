@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from feedsvc.model import Entry, Feed
 from feedsvc.render.safe_urls import safe_content_html, web_url
 
-# The feed time used when a feed has no entries: fixed, so an empty feed's bytes (and ETag) never change.
+# The feed time of an empty feed that says nothing of when it was checked (a preview of nothing):
+# fixed, so its bytes never change. A served feed carries `Feed.checked` instead.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 GENERATOR = "feedsvc"
@@ -70,8 +71,9 @@ def entry_updated(entry: Entry, feed: Feed) -> datetime:
 
 
 def feed_updated(feed: Feed) -> datetime:
-    """The feed's updated/lastBuildDate: newest entry time, EPOCH when empty; never the clock."""
-    return local(feed.updated or EPOCH, feed)
+    """The feed's updated/lastBuildDate: newest entry time; when empty, when its section was last
+    checked (`Feed.checked`), else EPOCH. Never the request time."""
+    return local(feed.updated or feed.checked or EPOCH, feed)
 
 
 def entry_title(entry: Entry) -> str:

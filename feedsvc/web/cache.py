@@ -4,6 +4,15 @@ A feed is rendered on its first request and again only when its section's store 
 `invalidate()` covers writes made in this process, a background poll of `store.revisions()` covers
 another process's (`feedsvc refresh`). Serving an unchanged feed is a dict lookup: no query, no render.
 Concurrent requests for a feed being built share one build (one render for a thundering herd).
+
+Filtered views (`?q=`, `?exclude=`, `?limit=`) cannot starve that path, whatever a client asks:
+- a view is filtered over the cached entries (a substring test each) and cached by the entries it
+  keeps, not by its query string: a flood of distinct words that match nothing (or everything) is
+  one rendering (or the plain feed's), however many distinct words;
+- a view keeping new entries is rendered one at a time, with at most `max_pending_views` waiting;
+  beyond that a request gets `ViewsBusy` (503 + Retry-After), not a place in an unbounded queue
+  of renders competing with the plain feeds for the CPU;
+- at most `max_variants` renderings of views are kept (least recently used goes first).
 """
 
 from __future__ import annotations
@@ -15,16 +24,18 @@ import math
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
 
+from feedsvc.clock import Clock, utcnow
 from feedsvc.config import Config, SectionRef
 from feedsvc.errors import FeedsvcError
 from feedsvc.model import Entry, Feed
 from feedsvc.render import FORMATS, render
 from feedsvc.store import Store
-from feedsvc.web.query import DEFAULT, FeedQuery
+from feedsvc.web.query import DEFAULT, FeedQuery, searchable
 from feedsvc.web.representation import CachedFeed, feed_timestamp, represent
 
 log = logging.getLogger("feedsvc.web")
@@ -33,14 +44,20 @@ T = TypeVar("T")
 SectionKey = tuple[str, str]
 
 
+class ViewsBusy(Exception):
+    """Too many filtered views waiting to be rendered: this one is refused (503), try again shortly."""
+
+
 @dataclass(frozen=True, slots=True)
 class SectionSnapshot:
     feed: Feed  # every entry of the section, unfiltered
     revision: int
     generation: int  # bumped by invalidate(): results of older generations are never stored
+    texts: tuple[str, ...] = ()  # each entry's text that ?q= / ?exclude= search (query.searchable)
 
 
-def build_feed(config: Config, ref: SectionRef, entries: Sequence[Entry], link: str | None) -> Feed:
+def build_feed(config: Config, ref: SectionRef, entries: Sequence[Entry], link: str | None,
+               checked: datetime | None = None) -> Feed:
     site = ref.site
     return Feed(
         site=ref.site_name,
@@ -55,48 +72,65 @@ def build_feed(config: Config, ref: SectionRef, entries: Sequence[Entry], link: 
         site_home=site.home,
         ttl_minutes=max(1, math.ceil(ref.refresh.total_seconds() / 60)),
         entries=tuple(entries),
+        checked=checked,
     )
 
 
 def _render_cached(fmt: str, feed: Feed, max_age: int, revision: int) -> CachedFeed:
     doc = render(fmt, feed)
-    return represent(doc.media_type, doc.body, feed_timestamp(doc.updated), max_age=max_age, revision=revision)
+    return represent(doc.media_type, doc.body, feed_timestamp(doc.updated or feed.checked), max_age=max_age,
+                     revision=revision)
 
 
 class FeedCache:
     """The render cache of one web app. `renders` counts renders done (observable in tests)."""
 
-    def __init__(self, config: Config, store: Store, *, poll_interval: float = 2.0, max_variants: int = 256):
+    def __init__(self, config: Config, store: Store, *, poll_interval: float = 2.0, max_variants: int = 256,
+                 max_pending_views: int = 8, clock: Clock = utcnow):
         self.config = config
         self.store = store
+        self.clock = clock
         self.poll_interval = poll_interval
         self.max_variants = max_variants
+        self.max_pending_views = max_pending_views  # view renders running or waiting, at most
         self.refs: dict[SectionKey, SectionRef] = {(r.site_name, r.name): r for r in config.section_refs()}
         self.renders = 0
         self._snapshots: dict[SectionKey, SectionSnapshot] = {}
         self._feeds: dict[tuple[str, str, str], CachedFeed] = {}
-        self._variants: OrderedDict[tuple[str, str, str, FeedQuery], CachedFeed] = OrderedDict()
+        # Views by the entries they keep: (site, section, format, indices into the section's entries).
+        self._variants: OrderedDict[tuple[str, str, str, tuple[int, ...]], CachedFeed] = OrderedDict()
+        self._pending_views = 0
+        self._view_slot = asyncio.Semaphore(1)
         self._generations: dict[SectionKey, int] = {}
         self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
         self._poll_error: str | None = None
+        # When each section never refreshed was first served: its empty feed's time, kept so that the
+        # feed's bytes and Last-Modified stay put until the store knows the section.
+        self._first_served: dict[SectionKey, datetime] = {}
 
     # -- reading -----------------------------------------------------------------------------------
 
     async def feed(self, site: str, section: str, fmt: str, query: FeedQuery = DEFAULT) -> CachedFeed:
-        """The current rendering of a configured section in a known format (the caller checked both)."""
+        """The current rendering of a configured section in a known format (the caller checked both),
+        filtered by `query`; raises ViewsBusy when a filtered view would have to wait too long."""
         if query.is_default:
             cached = self._feeds.get((site, section, fmt))
             if cached is not None:
                 return cached
-        else:
-            variant = (site, section, fmt, query)
-            cached = self._variants.get(variant)
-            if cached is not None:
-                self._variants.move_to_end(variant)
-                return cached
-        generation = self._generations.get((site, section), 0)
+            generation = self._generations.get((site, section), 0)
+            return await self._once(
+                ("feed", site, section, fmt, generation), lambda: self._build(site, section, fmt))
+        snapshot = await self.snapshot(site, section)
+        kept = query.select(snapshot.texts)
+        if len(kept) == len(snapshot.texts):  # the view keeps every entry: it is the plain feed
+            return await self.feed(site, section, fmt)
+        variant = (site, section, fmt, kept)
+        cached = self._variants.get(variant)
+        if cached is not None:
+            self._variants.move_to_end(variant)
+            return cached
         return await self._once(
-            ("feed", site, section, fmt, query, generation), lambda: self._build(site, section, fmt, query))
+            ("view", *variant, snapshot.generation), lambda: self._build_view(snapshot, fmt, kept))
 
     async def snapshot(self, site: str, section: str) -> SectionSnapshot:
         """The section's entries as a Feed, read from the store once per revision."""
@@ -116,28 +150,54 @@ class FeedCache:
         entries = await self.store.entries(site, section)
         ref = self.refs[key]
         link = ref.url
-        if link is None:  # a section configured by nav label: the refresh resolved its URL
-            link = (await self.store.section_state(site, section)).resolved_url
-        snapshot = SectionSnapshot(build_feed(self.config, ref, entries, link), revision, generation)
+        checked = None
+        # A nav-label section's URL is the one its refresh resolved; an empty feed is dated by its
+        # section's last refresh (or, never refreshed, its first serving), not by no date at all.
+        if link is None or not entries:
+            state = await self.store.section_state(site, section)
+            link = link or state.resolved_url
+            checked = state.last_success or state.last_attempt
+            if checked is None:
+                checked = self._first_served.setdefault(key, self.clock().replace(microsecond=0))
+        feed = build_feed(self.config, ref, entries, link, checked)
+        snapshot = SectionSnapshot(feed, revision, generation, tuple(searchable(e) for e in entries))
         if self._generations.get(key, 0) == generation:
             self._snapshots[key] = snapshot
         return snapshot
 
-    async def _build(self, site: str, section: str, fmt: str, query: FeedQuery) -> CachedFeed:
-        snapshot = await self.snapshot(site, section)
-        feed = snapshot.feed
-        if not query.is_default:
-            feed = replace(feed, entries=query.apply(feed.entries))
-        max_age = int(self.refs[(site, section)].refresh.total_seconds())
+    async def _render(self, snapshot: SectionSnapshot, fmt: str, feed: Feed) -> CachedFeed:
+        max_age = int(self.refs[(snapshot.feed.site, snapshot.feed.section)].refresh.total_seconds())
         # Rendering and gzip are CPU work: a thread keeps cached feeds flowing meanwhile.
         cached = await asyncio.to_thread(_render_cached, fmt, feed, max_age, snapshot.revision)
         self.renders += 1
-        if self._generations.get((site, section), 0) != snapshot.generation:
-            return cached  # invalidated while rendering: serve it to this request, keep nothing
-        if query.is_default:
+        return cached
+
+    def _current(self, snapshot: SectionSnapshot) -> bool:
+        """Whether nothing invalidated the snapshot's section since it was read (else keep nothing)."""
+        return self._generations.get((snapshot.feed.site, snapshot.feed.section), 0) == snapshot.generation
+
+    async def _build(self, site: str, section: str, fmt: str) -> CachedFeed:
+        snapshot = await self.snapshot(site, section)
+        cached = await self._render(snapshot, fmt, snapshot.feed)
+        if self._current(snapshot):
             self._feeds[(site, section, fmt)] = cached
-        else:
-            self._variants[(site, section, fmt, query)] = cached
+        return cached
+
+    async def _build_view(self, snapshot: SectionSnapshot, fmt: str, kept: tuple[int, ...]) -> CachedFeed:
+        if self._pending_views >= self.max_pending_views:
+            raise ViewsBusy(f"{self._pending_views} filtered views are being rendered; try again shortly")
+        self._pending_views += 1
+        try:
+            async with self._view_slot:  # one at a time: a flood of views leaves the CPU to plain feeds
+                whole = snapshot.feed
+                # A view that keeps no entry is as new as the section it filters, not undated.
+                feed = replace(whole, entries=tuple(whole.entries[i] for i in kept),
+                               checked=whole.updated or whole.checked)
+                cached = await self._render(snapshot, fmt, feed)
+        finally:
+            self._pending_views -= 1
+        if self._current(snapshot):
+            self._variants[(whole.site, whole.section, fmt, kept)] = cached
             while len(self._variants) > self.max_variants:
                 self._variants.popitem(last=False)
         return cached

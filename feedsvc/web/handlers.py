@@ -17,7 +17,7 @@ from feedsvc.errors import FeedsvcError, NotFound
 from feedsvc.render import FORMATS
 from feedsvc.render.opml import Outline, render_opml
 from feedsvc.store import Store
-from feedsvc.web.cache import FeedCache
+from feedsvc.web.cache import FeedCache, ViewsBusy
 from feedsvc.web.conditional import select
 from feedsvc.web.pages import index_page, section_page
 from feedsvc.web.query import DEFAULT, BadQuery, parse_query
@@ -38,7 +38,7 @@ def make_app(
     config: Config, store: Store, *, clock: Clock | None = None, poll_interval: float = 2.0,
 ) -> web.Application:
     """The web app over an (already or soon) open store; `app[FEED_CACHE]` is its render cache."""
-    cache = FeedCache(config, store, poll_interval=poll_interval)
+    cache = FeedCache(config, store, poll_interval=poll_interval, clock=clock or utcnow)
     views = _Views(config, store, cache, clock or utcnow)
     app = web.Application()
     app[FEED_CACHE] = cache
@@ -84,6 +84,11 @@ class _Views:
             return text_response(400, str(exc))
         try:
             cached = await self.cache.feed(site, section, fmt, query)
+        except ViewsBusy as exc:
+            # Not logged: under a flood of filtered views that would be a line per refused request.
+            response = text_response(503, f"busy: {exc}")
+            response.headers["Retry-After"] = "2"
+            return response
         except FeedsvcError as exc:
             log.warning("feed %s/%s.%s unavailable: %s", site, section, fmt, exc)
             return text_response(503, f"feed {site}/{section}.{fmt} is unavailable: {exc}")

@@ -31,19 +31,26 @@ class FeedQuery:
     def is_default(self) -> bool:
         return self.limit is None and self.q is None and self.exclude is None
 
-    def apply(self, entries: Sequence[Entry]) -> tuple[Entry, ...]:
-        """Entries kept by q/exclude (case-insensitive, title or summary), newest first, at most limit."""
-        kept: list[Entry] = []
-        for entry in entries:
-            if self.limit is not None and len(kept) >= self.limit:
+    def select(self, texts: Sequence[str]) -> tuple[int, ...]:
+        """Indices of the entries kept, given each entry's `searchable` text (newest first): those
+        with q and without exclude (case-insensitive, title or summary), at most limit of them."""
+        kept: list[int] = []
+        q, exclude, limit = self.q, self.exclude, self.limit
+        for index, text in enumerate(texts):
+            if limit is not None and len(kept) >= limit:
                 break
-            text = f"{entry.title}\n{entry.summary}".casefold()
-            if self.q is not None and self.q not in text:
-                continue
-            if self.exclude is not None and self.exclude in text:
-                continue
-            kept.append(entry)
+            if (q is None or q in text) and (exclude is None or exclude not in text):
+                kept.append(index)
         return tuple(kept)
+
+    def apply(self, entries: Sequence[Entry]) -> tuple[Entry, ...]:
+        """The entries kept (see `select`)."""
+        return tuple(entries[i] for i in self.select([searchable(e) for e in entries]))
+
+
+def searchable(entry: Entry) -> str:
+    """What q and exclude look in: title and summary, casefolded."""
+    return f"{entry.title}\n{entry.summary}".casefold()
 
 
 DEFAULT = FeedQuery()

@@ -17,7 +17,7 @@ from feedsvc import __version__
 from feedsvc.httpdate import format_http_date
 
 SERVER = f"feedsvc/{__version__}"
-# Feeds with no dated entry still need a stable Last-Modified; the epoch never moves.
+# Last-Modified of a feed with no entry and no `Feed.checked` time (never the case for a served feed).
 EMPTY_FEED_TIME = 0
 # How long past max-age a cache may keep serving a feed, beside our own refresh interval (max-age):
 # - stale-while-revalidate = one refresh interval: a feed changes at most once per interval, so a
@@ -59,7 +59,7 @@ class Representation:
 class CachedFeed:
     plain: Representation
     gzip: Representation
-    last_modified: int  # Unix seconds of the newest entry (EMPTY_FEED_TIME when none)
+    last_modified: int  # Unix seconds of the feed's time (newest entry, or when an empty one was checked)
     revision: int  # the section's store revision this was rendered from
 
 
