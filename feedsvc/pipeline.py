@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from feedsvc.clock import Clock, utcnow
 from feedsvc.config import SectionRef
+from feedsvc.deferral import deferral_after, retry_after_of
 from feedsvc.errors import ExtractError, FeedsvcError, FetchError, HTTPStatusError, one_line
 from feedsvc.extract.article import extract_article
 from feedsvc.extract.links import find_links, find_nav_link, next_page_url
@@ -127,6 +128,7 @@ class SectionRun:
     new: list[ListedLink] = field(default_factory=list)  # links to fetch, now (up to max_new) or later
     entries: list[Entry] = field(default_factory=list)  # one per fetched link; partial when it failed
     problems: list[str] = field(default_factory=list)  # what went wrong without failing the section
+    retry_after: float | None = None  # the longest Retry-After (seconds) a page of this run answered
 
     @property
     def not_modified(self) -> bool:
@@ -153,7 +155,14 @@ class SectionRun:
             links_found=len(self.links), new_links=len(self.new), articles_fetched=len(self.entries) - failed,
             articles_failed=failed, offsite_skipped=self.offsite_skipped,
             requests=self.tally.requests, bytes_read=self.tally.bytes_read,
+            deferred_until=deferral_after(self.retry_after, finished),
         )
+
+    def heard(self, exc: BaseException) -> None:
+        """Note a failure's Retry-After: the site's wish outlives this run (feedsvc.deferral)."""
+        seconds = retry_after_of(exc)
+        if seconds is not None:
+            self.retry_after = max(self.retry_after or 0.0, seconds)
 
 
 class SectionPipeline:
@@ -259,4 +268,5 @@ class SectionPipeline:
             if not isinstance(exc, FeedsvcError):
                 log.exception("%s: article %s: unexpected extraction error", run.ref.key, link.url)
             run.problems.append(f"article {link.url}: {one_line(exc)}")
+            run.heard(exc)
             return Entry(url=link.url, title=link.text or link.url, published=link.published, partial=True)

@@ -42,6 +42,7 @@ class SectionRefresher:
             if not isinstance(exc, FeedsvcError):
                 log.exception("unexpected error refreshing %s", ref.key)
             self._log_problems(run)
+            run.heard(exc)
             report = run.report(self.clock(), error=one_line(exc))
             try:
                 await self._remember_resolved_url(run)

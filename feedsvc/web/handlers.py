@@ -149,5 +149,8 @@ class _Views:
                 "age_seconds": round((now - state.last_success).total_seconds()) if state.last_success else None,
                 "consecutive_failures": state.consecutive_failures,
                 "last_error": state.last_error,
+                # The site's Retry-After: no refresh before this time (null when nothing defers it).
+                "deferred_until": (state.deferred_until.isoformat()
+                                   if state.deferred_until and state.deferred_until > now else None),
             }
         return web.json_response({"status": "ok", "sections": sections}, headers=headers)
