@@ -129,6 +129,7 @@ class SectionRun:
     entries: list[Entry] = field(default_factory=list)  # one per fetched link; partial when it failed
     problems: list[str] = field(default_factory=list)  # what went wrong without failing the section
     retry_after: float | None = None  # the longest Retry-After (seconds) a page of this run answered
+    deadline_left: int = 0  # articles the section deadline cut off: not stored, fetched next run
 
     @property
     def not_modified(self) -> bool:
@@ -155,7 +156,7 @@ class SectionRun:
             links_found=len(self.links), new_links=len(self.new), articles_fetched=len(self.entries) - failed,
             articles_failed=failed, offsite_skipped=self.offsite_skipped,
             requests=self.tally.requests, bytes_read=self.tally.bytes_read,
-            deferred_until=deferral_after(self.retry_after, finished),
+            deferred_until=deferral_after(self.retry_after, finished), deadline_left=self.deadline_left,
         )
 
     def heard(self, exc: BaseException) -> None:
@@ -176,6 +177,7 @@ class SectionPipeline:
     async def run(self, run: SectionRun) -> None:
         """Fill `run`; a section's failure (no list page, no links) raises, with `run` kept as far as it got."""
         ref = run.ref
+        deadline_at = asyncio.get_running_loop().time() + ref.deadline.total_seconds()
         url = await self._section_url(run)
         try:
             await self._list_links(run, url)
@@ -201,7 +203,27 @@ class SectionPipeline:
                    and (link.published is None or link.published >= cutoff)]
         scope = Scope.of(ref, run.url)
         todo = run.new[: ref.max_new]
-        run.entries = list(await asyncio.gather(*(self._article(run, link, scope) for link in todo)))
+        run.entries = await self._articles(run, todo, scope, deadline_at)
+
+    async def _articles(self, run: SectionRun, todo: list[ListedLink], scope: Scope, deadline_at: float) -> list[Entry]:
+        """The entries of the articles read by the section's deadline (event-loop time), in list order.
+
+        Articles still loading then are cancelled and give no entry at all: not stored, not counted as
+        failed, so the next run fetches them (and, with fewer entries than new links, re-reads the list
+        page rather than remembering its validators)."""
+        tasks = [asyncio.ensure_future(self._article(run, link, scope)) for link in todo]
+        try:
+            async with asyncio.timeout_at(deadline_at):
+                await asyncio.gather(*tasks)
+        except TimeoutError:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)  # let the cancelled ones unwind
+            run.deadline_left = sum(1 for task in tasks if task.cancelled())
+            run.problems.append(
+                f"section deadline of {run.ref.deadline.total_seconds():g}s reached: "
+                f"{run.deadline_left} of {len(todo)} articles left for the next run")
+        return [task.result() for task in tasks if not task.cancelled()]
 
     async def _section_url(self, run: SectionRun, *, force: bool = False) -> str:
         """The list page URL; a nav label is looked up on the home page (unless memory has it)."""

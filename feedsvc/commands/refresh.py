@@ -70,6 +70,9 @@ def format_reports(reports: Sequence[RefreshReport]) -> str:
     for r in reports:
         if not r.ok:
             lines.append(f"{r.site}/{r.section}: {r.error}")
+        if r.deadline_left:
+            lines.append(f"{r.site}/{r.section}: section deadline reached; {r.deadline_left} articles left "
+                         "for the next run")
     return "\n".join(lines)
 
 
