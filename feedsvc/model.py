@@ -242,5 +242,6 @@ class RefreshReport:
     bytes_read: int = 0
     # The site's Retry-After (capped) as a time: the section waits until then. None: no deferral.
     deferred_until: datetime | None = None
+    deferred_by: str | None = None  # the host that asked for it (its other sections wait too)
     # Articles the section deadline cut off (not fetched, or cut mid-fetch); fetched next run.
     deadline_left: int = 0

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from feedsvc.clock import Clock, utcnow
 from feedsvc.config import SectionRef
-from feedsvc.deferral import deferral_after, retry_after_of
+from feedsvc.deferral import deferral_after, host_of, retry_after_of
 from feedsvc.errors import ExtractError, FeedsvcError, FetchError, HTTPStatusError, one_line
 from feedsvc.extract.article import extract_article
 from feedsvc.extract.links import find_links, find_nav_link, next_page_url
@@ -129,6 +129,7 @@ class SectionRun:
     entries: list[Entry] = field(default_factory=list)  # one per fetched link; partial when it failed
     problems: list[str] = field(default_factory=list)  # what went wrong without failing the section
     retry_after: float | None = None  # the longest Retry-After (seconds) a page of this run answered
+    retry_host: str | None = None  # the host that answered it
     deadline_left: int = 0  # articles the section deadline cut off: not stored, fetched next run
 
     @property
@@ -156,14 +157,16 @@ class SectionRun:
             links_found=len(self.links), new_links=len(self.new), articles_fetched=len(self.entries) - failed,
             articles_failed=failed, offsite_skipped=self.offsite_skipped,
             requests=self.tally.requests, bytes_read=self.tally.bytes_read,
-            deferred_until=deferral_after(self.retry_after, finished), deadline_left=self.deadline_left,
+            deferred_until=deferral_after(self.retry_after, finished), deferred_by=self.retry_host,
+            deadline_left=self.deadline_left,
         )
 
     def heard(self, exc: BaseException) -> None:
         """Note a failure's Retry-After: the site's wish outlives this run (feedsvc.deferral)."""
         seconds = retry_after_of(exc)
-        if seconds is not None:
-            self.retry_after = max(self.retry_after or 0.0, seconds)
+        if seconds is not None and seconds > (self.retry_after or 0.0):
+            self.retry_after = seconds
+            self.retry_host = host_of(exc)
 
 
 class SectionPipeline:

@@ -323,6 +323,14 @@ async def test_a_reports_deferral_is_stored_until_a_run_without_one(store: Store
     assert (await store.section_state(SITE, "cixi")).deferred_until is None
 
 
+async def test_deferring_sections_keeps_a_longer_deferral_and_creates_unknown_sections(store: Store) -> None:
+    await store.record_attempt(replace(report("cixi", NOW, False, "HTTP 429"), deferred_until=NOW + timedelta(hours=3)))
+    await store.defer_sections(SITE, ["cixi", "local"], NOW + timedelta(hours=1))
+    states = {s.section: s for s in await store.section_states()}
+    assert states["cixi"].deferred_until == NOW + timedelta(hours=3)
+    assert (states["local"].deferred_until, states["local"].last_attempt) == (NOW + timedelta(hours=1), None)
+
+
 async def test_upsert_records_its_report(store: Store) -> None:
     await store.record_attempt(report("cixi", NOW - timedelta(hours=1), False, "timed out"))
     await put(store, "cixi", [article(1)], report=report("cixi", NOW, True))

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from feedsvc.cli import main
 from feedsvc.config import Config, load_config
-from feedsvc.deferral import MAX_DEFERRAL
+from feedsvc.deferral import MAX_DEFERRAL, sections_on_host
 from feedsvc.fetch import Fetcher
 from feedsvc.model import SectionState
 from feedsvc.refresh import SectionRefresher
@@ -103,13 +103,26 @@ async def test_a_deferred_section_is_skipped_by_refresh_which_says_until_when(th
     assert "--force" in out and "0 sections, 0 failed, 1 deferred" in out
 
 
-async def test_refresh_of_every_section_skips_only_the_deferred_one(throttled):
+async def test_the_sites_other_sections_on_that_host_are_deferred_too(throttled):
     site, config = throttled
     await cli("refresh", "--config", str(config), "news/a")
+    asked = len(site.upstream.hits)
     code, out = await cli("refresh", "--config", str(config))
     assert code == 0, out
-    assert list_requests(site, "/a/") == 1 and list_requests(site, "/b/") == 1
-    assert "1 sections, 0 failed, 1 deferred" in out
+    assert len(site.upstream.hits) == asked and list_requests(site, "/b/") == 0
+    assert "0 sections, 0 failed, 2 deferred" in out and "news/b: deferred until" in out
+    assert (await stored_state(config, "b")).deferred_until == (await stored_state(config, "a")).deferred_until
+
+
+def test_only_sections_read_from_the_throttling_host_share_its_deferral():
+    config = Config.model_validate({"sites": {"s": {
+        "title": "S", "home": "http://www.s.example/", "allowed_hosts": ["news.s.example"], "sections": {
+            "a": {"title": "A", "url": "http://www.s.example/a/"},
+            "b": {"title": "B", "nav": "社会"},  # looked up on the home page: www
+            "c": {"title": "C", "url": "http://news.s.example/c/"},
+            "d": {"title": "D", "url": "http://WWW.s.example/d/"}}}}})
+    assert sections_on_host(config.section_ref("s", "a"), "www.s.example") == ["b", "d"]
+    assert sections_on_host(config.section_ref("s", "a"), "news.s.example") == ["c"]
 
 
 async def test_force_refreshes_a_deferred_section_and_a_success_ends_the_deferral(throttled):
@@ -145,7 +158,8 @@ async def test_the_deferral_is_shown_on_healthz_and_the_index_page(throttled):
         await store.close()
     until = datetime.fromisoformat(health["sections"]["news/a"]["deferred_until"])
     assert until > datetime.now(UTC) + timedelta(minutes=59)
-    assert health["sections"]["news/b"]["status"] == "pending"
+    # b, on the same host, never refreshed: pending, and deferred with a
+    assert health["sections"]["news/b"] == {"status": "pending", "deferred_until": until.isoformat()}
     assert "deferred until" in index and "Retry-After" in index
 
 
