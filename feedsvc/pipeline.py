@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -131,6 +132,7 @@ class SectionRun:
     retry_after: float | None = None  # the longest Retry-After (seconds) a page of this run answered
     retry_host: str | None = None  # the host that answered it
     deadline_left: int = 0  # articles the section deadline cut off: not stored, fetched next run
+    deadline_at: float = math.inf  # event-loop time the section's deadline falls at (set by the pipeline)
 
     @property
     def not_modified(self) -> bool:
@@ -180,7 +182,7 @@ class SectionPipeline:
     async def run(self, run: SectionRun) -> None:
         """Fill `run`; a section's failure (no list page, no links) raises, with `run` kept as far as it got."""
         ref = run.ref
-        deadline_at = asyncio.get_running_loop().time() + ref.deadline.total_seconds()
+        run.deadline_at = asyncio.get_running_loop().time() + ref.deadline.total_seconds()
         url = await self._section_url(run)
         try:
             await self._list_links(run, url)
@@ -206,9 +208,9 @@ class SectionPipeline:
                    and (link.published is None or link.published >= cutoff)]
         scope = Scope.of(ref, run.url)
         todo = run.new[: ref.max_new]
-        run.entries = await self._articles(run, todo, scope, deadline_at)
+        run.entries = await self._articles(run, todo, scope)
 
-    async def _articles(self, run: SectionRun, todo: list[ListedLink], scope: Scope, deadline_at: float) -> list[Entry]:
+    async def _articles(self, run: SectionRun, todo: list[ListedLink], scope: Scope) -> list[Entry]:
         """The entries of the articles read by the section's deadline (event-loop time), in list order.
 
         Articles still loading then are cancelled and give no entry at all: not stored, not counted as
@@ -216,7 +218,7 @@ class SectionPipeline:
         page rather than remembering its validators)."""
         tasks = [asyncio.ensure_future(self._article(run, link, scope)) for link in todo]
         try:
-            async with asyncio.timeout_at(deadline_at):
+            async with asyncio.timeout_at(run.deadline_at):
                 await asyncio.gather(*tasks)
         except TimeoutError:
             for task in tasks:
@@ -264,6 +266,9 @@ class SectionPipeline:
                     seen.add(link.url)
                     links.append(link)
             if len(run.pages) >= ref.rules.max_pages:
+                break
+            if asyncio.get_running_loop().time() >= run.deadline_at:  # later pages are a bonus
+                run.problems.append(f"section deadline reached after {len(run.pages)} list pages")
                 break
             nxt = await asyncio.to_thread(next_page_url, page.text or "", page.url, ref.rules)
             if not nxt or nxt in (page.url, url):

@@ -16,7 +16,8 @@ from aiohttp import web
 from feedsvc.cli import main
 from feedsvc.config import load_config
 from feedsvc.store import open_store
-from tests.support.news_site import article_links, running_site
+from tests.support.news_site import article_links, list_page, running_site
+from tests.support.upstream import page, slow
 
 LINKS = article_links("a", 4)  # in list order; the per-host limit of 2 fetches the first two first
 FAST, DRIPPING = [path for path, _ in LINKS[:2]], [path for path, _ in LINKS[2:]]
@@ -34,7 +35,7 @@ async def drip(request: web.Request) -> web.StreamResponse:
     return resp
 
 
-def write_config(tmp_path: Path, port: int, deadline: str = "1s") -> Path:
+def write_config(tmp_path: Path, port: int, deadline: str = "1s", rules: str = "") -> Path:
     origin = f"http://127.0.0.1:{port}"
     path = tmp_path / "config.yaml"
     path.write_text(f"""
@@ -45,7 +46,7 @@ sites:
   news:
     title: 测试新闻网
     home: {origin}/
-    rules: {{title: "div.heading h1", published: "div.source span.left", body: "div#Zoom"}}
+    rules: {{title: "div.heading h1", published: "div.source span.left", body: "div#Zoom"{rules}}}
     sections:
       a: {{title: 要闻, url: "{origin}/a/"}}
 """, encoding="utf-8")
@@ -108,6 +109,22 @@ async def test_the_next_run_reads_the_list_again_and_fetches_what_the_deadline_c
     assert await stored_paths(config) == set(FAST) | set(DRIPPING)
     assert "deadline" not in out
     assert all(site.upstream.count(path) == 1 for path in FAST)  # finished ones are not fetched again
+
+
+async def test_the_deadline_stops_reading_further_list_pages(tmp_path):
+    async with running_site() as (site, port):
+        for n in range(1, 11):  # ten slow list pages, each linking the next
+            links = list_page(article_links("a", 10)[n - 1:n]).replace(
+                "</ul>", f'</ul><a class="next" href="/a/{n + 1}.html">下一页</a>')
+            site.upstream.route("/a/" if n == 1 else f"/a/{n}.html", slow(0.4, page(links)))
+        config = write_config(tmp_path, port, rules=', next_page: "a.next", max_pages: 10')
+        started = time.monotonic()
+        code, out = await cli("refresh", "--config", str(config), "news/a")
+        took = time.monotonic() - started
+        pages_read = sum(1 for hit in site.upstream.hits if hit.path.startswith("/a/"))
+    assert code == 0, out
+    assert pages_read < 5 and took < 3, (pages_read, took)  # not all ten (4 s)
+    assert "section deadline reached" in out
 
 
 def test_a_section_deadline_is_set_per_section_over_site_over_defaults(tmp_path):

@@ -204,3 +204,36 @@ async def test_the_scheduler_waits_out_the_deferral_after_a_run_and_after_a_rest
         await store.close()
     plan = first_runs([ref], states, datetime.now(UTC))
     assert plan[ref.key] >= datetime.now(UTC) + timedelta(minutes=59)
+
+
+async def test_a_job_planned_before_a_deferral_was_stored_does_not_refresh(tmp_path):
+    """The plan was made (never tried: due now) before a sibling section on the same host heard a
+    Retry-After: the job reads the stored state when it fires and moves itself past the deferral."""
+    config = Config.model_validate({"store": {"url": f"sqlite:///{tmp_path / 's.db'}"}, "sites": {"s": {
+        "title": "S", "home": "http://s.example/", "sections": {"a": {"title": "A", "url": "http://s.example/a/"}}}}})
+    (ref,) = config.section_refs()
+    store = open_store(config.store.url)
+    await store.open()
+    ran: list[str] = []
+
+    async def refresh(r):
+        ran.append(r.key)
+        raise AssertionError("refreshed while deferred")
+
+    try:
+        scheduler = RefreshScheduler([ref], refresh, section_state=store.section_state,
+                                     spread=timedelta(seconds=0.01))
+        now = datetime.now(UTC)
+        until = now + timedelta(hours=1)
+        await store.defer_sections("s", ["a"], until)
+        scheduler.start({})  # the stale plan: never tried, so due at once
+        for _ in range(50):
+            next_run = scheduler.next_run(ref.key)
+            if next_run is not None and next_run >= until:
+                break
+            await asyncio.sleep(0.02)
+        await scheduler.shutdown()
+    finally:
+        await store.close()
+    assert ran == []
+    assert next_run is not None and next_run >= until
