@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("refresh", cmd_refresh, "refresh sections once, now, and print a report")
     config_option(sub)
     sub.add_argument("target", nargs="?", help="SITE or SITE/SECTION (default: every section)")
+    sub.add_argument("--force", action="store_true",
+                     help="also refresh sections a site's Retry-After defers (default: skip them until then)")
 
     sub = command("demo", cmd_demo, "run the service offline against the bundled replica of the site")
     config_option(sub)
@@ -167,7 +169,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     from feedsvc.commands import refresh
 
-    return refresh.run(config, args.target)
+    return refresh.run(config, args.target, force=args.force)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

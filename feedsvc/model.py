@@ -206,6 +206,9 @@ class SectionState:
     last_error: str | None = None
     consecutive_failures: int = 0
     resolved_url: str | None = None  # for sections configured by nav label
+    # The site asked (Retry-After on a 429/503) not to be asked again before this time: no refresh,
+    # scheduled or `feedsvc refresh`, runs before it (`--force` aside).
+    deferred_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -240,3 +243,8 @@ class RefreshReport:
     updated: int = 0
     requests: int = 0
     bytes_read: int = 0
+    # The site's Retry-After (capped) as a time: the section waits until then. None: no deferral.
+    deferred_until: datetime | None = None
+    deferred_by: str | None = None  # the host that asked for it (its other sections wait too)
+    # Articles the section deadline cut off (not fetched, or cut mid-fetch); fetched next run.
+    deadline_left: int = 0

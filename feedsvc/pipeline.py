@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 
 from feedsvc.clock import Clock, utcnow
 from feedsvc.config import SectionRef
+from feedsvc.deferral import deferral_after, host_of, retry_after_of
 from feedsvc.errors import ExtractError, FeedsvcError, FetchError, HTTPStatusError, one_line
 from feedsvc.extract.article import extract_article
 from feedsvc.extract.links import find_links, find_nav_link, next_page_url
@@ -127,6 +129,10 @@ class SectionRun:
     new: list[ListedLink] = field(default_factory=list)  # links to fetch, now (up to max_new) or later
     entries: list[Entry] = field(default_factory=list)  # one per fetched link; partial when it failed
     problems: list[str] = field(default_factory=list)  # what went wrong without failing the section
+    retry_after: float | None = None  # the longest Retry-After (seconds) a page of this run answered
+    retry_host: str | None = None  # the host that answered it
+    deadline_left: int = 0  # articles the section deadline cut off: not stored, fetched next run
+    deadline_at: float = math.inf  # event-loop time the section's deadline falls at (set by the pipeline)
 
     @property
     def not_modified(self) -> bool:
@@ -153,7 +159,16 @@ class SectionRun:
             links_found=len(self.links), new_links=len(self.new), articles_fetched=len(self.entries) - failed,
             articles_failed=failed, offsite_skipped=self.offsite_skipped,
             requests=self.tally.requests, bytes_read=self.tally.bytes_read,
+            deferred_until=deferral_after(self.retry_after, finished), deferred_by=self.retry_host,
+            deadline_left=self.deadline_left,
         )
+
+    def heard(self, exc: BaseException) -> None:
+        """Note a failure's Retry-After: the site's wish outlives this run (feedsvc.deferral)."""
+        seconds = retry_after_of(exc)
+        if seconds is not None and seconds > (self.retry_after or 0.0):
+            self.retry_after = seconds
+            self.retry_host = host_of(exc)
 
 
 class SectionPipeline:
@@ -167,6 +182,7 @@ class SectionPipeline:
     async def run(self, run: SectionRun) -> None:
         """Fill `run`; a section's failure (no list page, no links) raises, with `run` kept as far as it got."""
         ref = run.ref
+        run.deadline_at = asyncio.get_running_loop().time() + ref.deadline.total_seconds()
         url = await self._section_url(run)
         try:
             await self._list_links(run, url)
@@ -192,7 +208,27 @@ class SectionPipeline:
                    and (link.published is None or link.published >= cutoff)]
         scope = Scope.of(ref, run.url)
         todo = run.new[: ref.max_new]
-        run.entries = list(await asyncio.gather(*(self._article(run, link, scope) for link in todo)))
+        run.entries = await self._articles(run, todo, scope)
+
+    async def _articles(self, run: SectionRun, todo: list[ListedLink], scope: Scope) -> list[Entry]:
+        """The entries of the articles read by the section's deadline (event-loop time), in list order.
+
+        Articles still loading then are cancelled and give no entry at all: not stored, not counted as
+        failed, so the next run fetches them (and, with fewer entries than new links, re-reads the list
+        page rather than remembering its validators)."""
+        tasks = [asyncio.ensure_future(self._article(run, link, scope)) for link in todo]
+        try:
+            async with asyncio.timeout_at(run.deadline_at):
+                await asyncio.gather(*tasks)
+        except TimeoutError:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)  # let the cancelled ones unwind
+            run.deadline_left = sum(1 for task in tasks if task.cancelled())
+            run.problems.append(
+                f"section deadline of {run.ref.deadline.total_seconds():g}s reached: "
+                f"{run.deadline_left} of {len(todo)} articles left for the next run")
+        return [task.result() for task in tasks if not task.cancelled()]
 
     async def _section_url(self, run: SectionRun, *, force: bool = False) -> str:
         """The list page URL; a nav label is looked up on the home page (unless memory has it)."""
@@ -231,6 +267,9 @@ class SectionPipeline:
                     links.append(link)
             if len(run.pages) >= ref.rules.max_pages:
                 break
+            if asyncio.get_running_loop().time() >= run.deadline_at:  # later pages are a bonus
+                run.problems.append(f"section deadline reached after {len(run.pages)} list pages")
+                break
             nxt = await asyncio.to_thread(next_page_url, page.text or "", page.url, ref.rules)
             if not nxt or nxt in (page.url, url):
                 break
@@ -259,4 +298,5 @@ class SectionPipeline:
             if not isinstance(exc, FeedsvcError):
                 log.exception("%s: article %s: unexpected extraction error", run.ref.key, link.url)
             run.problems.append(f"article {link.url}: {one_line(exc)}")
+            run.heard(exc)
             return Entry(url=link.url, title=link.text or link.url, published=link.published, partial=True)

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from feedsvc.clock import Clock, utcnow
 from feedsvc.config import SectionRef
+from feedsvc.deferral import sections_on_host
 from feedsvc.errors import FeedsvcError, one_line
 from feedsvc.fetch import Fetcher
 from feedsvc.model import RefreshReport
@@ -33,6 +34,18 @@ class SectionRefresher:
         self.pipeline = SectionPipeline(fetcher, store, clock=clock)
 
     async def refresh(self, ref: SectionRef) -> RefreshReport:
+        report = await self._refresh(ref)
+        others = sections_on_host(ref, report.deferred_by) if report.deferred_by else []
+        if report.deferred_until is not None and others:
+            # The host asked for a pause: the site's other sections on it wait as well, instead of
+            # each asking once more to hear the same answer.
+            try:
+                await self.store.defer_sections(ref.site_name, others, report.deferred_until)
+            except FeedsvcError as exc:
+                log.error("%s: could not defer %s: %s", ref.key, ", ".join(others), exc)
+        return report
+
+    async def _refresh(self, ref: SectionRef) -> RefreshReport:
         run = SectionRun(ref, started=self.clock())
         try:
             await self.pipeline.run(run)
@@ -42,6 +55,7 @@ class SectionRefresher:
             if not isinstance(exc, FeedsvcError):
                 log.exception("unexpected error refreshing %s", ref.key)
             self._log_problems(run)
+            run.heard(exc)
             report = run.report(self.clock(), error=one_line(exc))
             try:
                 await self._remember_resolved_url(run)

@@ -9,7 +9,9 @@ refresh`, later another replica) moves the section's next run instead of doublin
 - each section runs every `refresh` interval with jitter; runs of one section never overlap (the next
   job is placed only when a run ends) and missed runs coalesce into one (there is only one job);
 - at start-up only sections that are due, or have never succeeded, run, spread out over the first seconds;
-- a failing section backs off exponentially (capped) and returns to its interval on success.
+- a failing section backs off exponentially (capped) and returns to its interval on success;
+- a section the site asked to wait (Retry-After, stored as `deferred_until`) runs no earlier than that,
+  whatever the plan above says, at start-up and after every run.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from apscheduler.triggers.date import DateTrigger
 
 from feedsvc.clock import Clock, utcnow
 from feedsvc.config import SectionRef
+from feedsvc.deferral import deferred_until
 from feedsvc.model import RefreshReport, SectionState
 
 log = logging.getLogger("feedsvc.scheduler")
@@ -49,10 +52,19 @@ def jitter_for(ref: SectionRef) -> float:
 
 
 def due_at(ref: SectionRef, state: SectionState | None) -> datetime | None:
-    """When the section is next due by its stored state; None when it has never been tried."""
-    if state is None or state.last_attempt is None:
+    """When the section is next due by its stored state (never before a deferral by the site's
+    Retry-After); None when it has never been tried and nothing defers it."""
+    if state is None:
         return None
-    return state.last_attempt + next_delay(ref, state.consecutive_failures)
+    due = state.last_attempt + next_delay(ref, state.consecutive_failures) if state.last_attempt else None
+    return later(due, state.deferred_until)
+
+
+def later(when: datetime | None, deferred: datetime | None) -> datetime | None:
+    """`when`, moved to `deferred` if that is later (None counts as no time at all)."""
+    if deferred is None:
+        return when
+    return deferred if when is None or deferred > when else when
 
 
 def first_runs(
@@ -67,7 +79,10 @@ def first_runs(
         due = due_at(ref, state)
         # A section that has never succeeded serves an empty feed: at start-up (after an outage, a
         # fixed config) it is tried at once rather than waiting out the backoff of earlier failures.
-        if due is None or due <= now or state is None or state.last_success is None:
+        deferred = deferred_until(state, now)
+        if deferred is not None:
+            plan[ref.key] = deferred  # the site's Retry-After beats everything, even a never-successful section
+        elif due is None or due <= now or state is None or state.last_success is None:
             plan[ref.key] = now + spread * due_index
             due_index += 1
         else:
@@ -140,6 +155,14 @@ class RefreshScheduler:
     async def _run_once(self, key: str) -> None:
         ref = self.refs[key]
         state = await self.section_state(ref.site_name, ref.name)
+        deferred = deferred_until(state, self.clock())
+        if deferred is not None:
+            # The site asked for a pause (Retry-After), maybe heard by another process meanwhile.
+            self.seen[key] = state.last_attempt
+            if self.scheduler.running:
+                self._schedule(key, self._jittered(ref, deferred))
+            log.info("%s: deferred by the site until %s", key, deferred.isoformat(timespec="seconds"))
+            return
         due = due_at(ref, state)
         if state.last_attempt != self.seen.get(key) and due is not None and due > self.clock():
             # Refreshed meanwhile by another process: not due yet, so no request is sent now.
@@ -153,13 +176,17 @@ class RefreshScheduler:
         self.seen[key] = state.last_attempt
         failures = 0 if report.ok else state.consecutive_failures
         delay = next_delay(ref, failures)
+        deferred = deferred_until(state, self.clock())
+        if deferred is not None:
+            delay = max(delay, deferred - self.clock())
         when = self._jittered(ref, self.clock() + delay)
         if self.scheduler.running:
             self._schedule(key, when)
+        pause = f", deferred by the site until {deferred.isoformat(timespec='seconds')}" if deferred else ""
         if report.ok:
-            log.info("%s: ok, %d new, next in %s", key, report.inserted, delay)
+            log.info("%s: ok, %d new, next in %s%s", key, report.inserted, delay, pause)
         else:
-            log.warning("%s: %s (failure %d, next in %s)", key, report.error, failures, delay)
+            log.warning("%s: %s (failure %d, next in %s%s)", key, report.error, failures, delay, pause)
         if self.on_done is not None:
             self.on_done(report)
 

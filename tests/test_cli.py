@@ -39,7 +39,7 @@ sites:
 BAD_LINES = [
     "feedsvc: error: config.yaml:2: server.port: expected a whole number, got 'eighty'",
     "feedsvc: error: config.yaml:8: sites.cxnews.sections.cixi: 'refesh' is not a known key (did you mean 'refresh'?); "
-    "known keys: title, url, nav, description, refresh, max_new, max_entries, max_age_days, rules",
+    "known keys: title, url, nav, description, refresh, section_deadline, max_new, max_entries, max_age_days, rules",
 ]
 
 

@@ -264,7 +264,7 @@ def test_bad_duration_example_from_the_issue() -> None:
 def test_unknown_key_suggests_the_close_one() -> None:
     assert problems(SITE + "      cixi:\n        title: 慈溪\n        nav: 慈溪\n        refesh: 10m\n") == [
         "config.yaml:9: sites.cxnews.sections.cixi: 'refesh' is not a known key (did you mean 'refresh'?); "
-        "known keys: title, url, nav, description, refresh, max_new, max_entries, max_age_days, rules"
+        "known keys: title, url, nav, description, refresh, section_deadline, max_new, max_entries, max_age_days, rules"
     ]
 
 

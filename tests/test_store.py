@@ -314,6 +314,23 @@ async def test_failures_are_counted_and_keep_entries(store: Store) -> None:
         0, None, t3, t3)
 
 
+async def test_a_reports_deferral_is_stored_until_a_run_without_one(store: Store) -> None:
+    until = NOW + timedelta(hours=1)
+    state = await store.record_attempt(replace(report("cixi", NOW, False, "HTTP 429"), deferred_until=until))
+    assert state.deferred_until == until
+    assert (await store.section_states())[0].deferred_until == until
+    await put(store, "cixi", [article(1)], report=report("cixi", until, True))  # the site answered again
+    assert (await store.section_state(SITE, "cixi")).deferred_until is None
+
+
+async def test_deferring_sections_keeps_a_longer_deferral_and_creates_unknown_sections(store: Store) -> None:
+    await store.record_attempt(replace(report("cixi", NOW, False, "HTTP 429"), deferred_until=NOW + timedelta(hours=3)))
+    await store.defer_sections(SITE, ["cixi", "local"], NOW + timedelta(hours=1))
+    states = {s.section: s for s in await store.section_states()}
+    assert states["cixi"].deferred_until == NOW + timedelta(hours=3)
+    assert (states["local"].deferred_until, states["local"].last_attempt) == (NOW + timedelta(hours=1), None)
+
+
 async def test_upsert_records_its_report(store: Store) -> None:
     await store.record_attempt(report("cixi", NOW - timedelta(hours=1), False, "timed out"))
     await put(store, "cixi", [article(1)], report=report("cixi", NOW, True))
@@ -407,7 +424,7 @@ async def test_state_persists_across_reopen(durable_url: str) -> None:
     await first.open()
     await put(first, "cixi", [article(1, published=NOW)], title="慈溪新闻")
     await put(first, "cixi", [], validators={"http://www.cxnews.cn/": Validators(etag='"e"')})
-    await first.record_attempt(report("cixi", NOW, False, "timed out"))
+    await first.record_attempt(replace(report("cixi", NOW, False, "HTTP 429"), deferred_until=NOW + timedelta(hours=1)))
     entries, state = await first.entries(SITE, "cixi"), await first.section_state(SITE, "cixi")
     await first.close()
 
@@ -416,6 +433,7 @@ async def test_state_persists_across_reopen(durable_url: str) -> None:
     try:
         assert await second.entries(SITE, "cixi") == entries
         assert await second.section_state(SITE, "cixi") == state
+        assert state.deferred_until == NOW + timedelta(hours=1)
         assert await second.revision(SITE, "cixi") == 1
         assert await second.get_validators("http://www.cxnews.cn/") == Validators('"e"')
     finally:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from feedsvc import model
@@ -27,6 +27,7 @@ from feedsvc.config.fields import (
     Slug,
     StoreUrl,
     TimeZone,
+    format_duration,
     split_host_port,
 )
 from feedsvc.errors import NotFound
@@ -43,6 +44,20 @@ MAX_ENTRIES = 100_000
 MAX_NEW = 1_000
 MAX_ARTICLE_ATTEMPTS = 100
 MAX_BYTES = 1 << 30
+# A section run's deadline: long enough for a slow site's list page and an article, short enough that
+# one slow-dripping site cannot hold its refreshes (and everything queued behind them) for hours.
+MIN_SECTION_DEADLINE = timedelta(seconds=1)
+MAX_SECTION_DEADLINE = timedelta(hours=6)
+
+
+def _deadline_in_bounds(value: timedelta) -> timedelta:
+    if not MIN_SECTION_DEADLINE <= value <= MAX_SECTION_DEADLINE:
+        raise ValueError(f"{format_duration(value)} is not a section deadline (use 1s to "
+                         f"{format_duration(MAX_SECTION_DEADLINE)})")
+    return value
+
+
+SectionDeadline = Annotated[Duration, AfterValidator(_deadline_in_bounds)]
 
 
 class _Strict(BaseModel):
@@ -116,6 +131,9 @@ class Defaults(_Strict):
     max_new: int = Field(30, ge=1, le=MAX_NEW, description="Most new articles fetched per section per run")
     article_attempts: int = Field(
         5, ge=1, le=MAX_ARTICLE_ATTEMPTS, description="Refreshes that try an article that fails to load before it stays a list link")
+    section_deadline: SectionDeadline = Field(
+        timedelta(minutes=5),
+        description="Longest one refresh of a section takes; articles not fetched by then are fetched next run")
 
 
 class Rules(_Strict):
@@ -157,6 +175,7 @@ class Section(_Strict):
     nav: str | None = Field(None, description="Navigation label on the home page; its link is the list page")
     description: str | None = None
     refresh: Duration | None = None
+    section_deadline: SectionDeadline | None = Field(None, description="Longest one refresh of this section takes")
     max_new: int | None = Field(None, ge=1, le=MAX_NEW)
     max_entries: int | None = Field(None, ge=1, le=MAX_ENTRIES)
     max_age_days: int | None = Field(None, ge=1, le=MAX_AGE_DAYS)
@@ -179,6 +198,9 @@ class Site(_Strict):
     timezone: TimeZone | None = None
     language: str | None = None
     refresh: Duration | None = Field(None, description="Refresh interval of this site's sections (default: defaults.refresh)")
+    section_deadline: SectionDeadline | None = Field(
+        None,
+        description="Longest one refresh of a section of this site takes (default: defaults.section_deadline)")
     allowed_hosts: tuple[HostPort, ...] = Field(
         (), description="Hosts besides the home page's that the site is fetched from (host, or host:port)")
     robots: bool = Field(True, description="Honour robots.txt (set false only with the site's consent)")
@@ -261,6 +283,7 @@ class SectionRef:
     language: str
     max_new: int
     article_attempts: int
+    deadline: timedelta  # the longest one run of the section takes (articles left are fetched next run)
     max_entries: int
     max_age_days: int
     rules: model.Rules
@@ -285,6 +308,7 @@ class SectionRef:
             language=site.language or d.language,
             max_new=section.max_new or d.max_new,
             article_attempts=d.article_attempts,
+            deadline=section.section_deadline or site.section_deadline or d.section_deadline,
             max_entries=section.max_entries or config.store.max_entries,
             max_age_days=section.max_age_days or config.store.max_age_days,
             rules=site.rules.merged(section.rules).plain(),

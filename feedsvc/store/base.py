@@ -56,6 +56,10 @@ class Store(Protocol):
 
     async def section_states(self) -> list[SectionState]: ...
 
+    async def defer_sections(self, site: str, sections: Sequence[str], until: datetime) -> None:
+        """Defer these sections of the site until `until` (a Retry-After heard by a sibling section on
+        their host); a section already deferred longer keeps its own deferral."""
+
     async def set_resolved_url(self, site: str, section: str, url: str | None) -> None:
         """Remember the URL a nav label resolved to."""
 

@@ -274,6 +274,16 @@ class SQLiteStore:
         return state_from_row(rows[0])
 
     @_translated
+    async def defer_sections(self, site: str, sections: Sequence[str], until: datetime) -> None:
+        until_s = utc_text(until)
+        async with self._transaction() as db:
+            for section in sections:
+                await ensure_section(db, site, section)
+                await db.execute(
+                    "UPDATE sections SET deferred_until = ? WHERE site = ? AND section = ? "
+                    "AND (deferred_until IS NULL OR deferred_until < ?)", (until_s, site, section, until_s))
+
+    @_translated
     async def set_resolved_url(self, site: str, section: str, url: str | None) -> None:
         async with self._transaction() as db:
             await ensure_section(db, site, section)

@@ -21,7 +21,9 @@ ENTRY_FIELDS = (
     "e.url, e.title, e.subtitle, e.author, e.source, e.editor, e.published, e.updated, "
     "e.first_seen, e.summary, e.content_html, e.image, e.partial"
 )
-STATE_FIELDS = "site, section, last_attempt, last_success, last_error, consecutive_failures, resolved_url"
+STATE_FIELDS = (
+    "site, section, last_attempt, last_success, last_error, consecutive_failures, resolved_url, deferred_until"
+)
 
 
 def utc_text(dt: datetime) -> str:
@@ -83,7 +85,7 @@ def entries_from_rows(rows: Iterable[Sequence[Any]]) -> list[Entry]:
 def state_from_row(row: Sequence[Any]) -> SectionState:
     return SectionState(
         site=row[0], section=row[1], last_attempt=parse_time(row[2]), last_success=parse_time(row[3]),
-        last_error=row[4], consecutive_failures=row[5], resolved_url=row[6],
+        last_error=row[4], consecutive_failures=row[5], resolved_url=row[6], deferred_until=parse_time(row[7]),
     )
 
 

@@ -62,4 +62,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 2: how many refreshes in a row failed to fetch a partial entry's article, so refresh can stop
     # retrying an article that never loads instead of reading the whole list page for it forever.
     ("ALTER TABLE entries ADD COLUMN failed_fetches INTEGER NOT NULL DEFAULT 0",),
+    # 3: a site's Retry-After outlives the run that received it: no refresh of the section before then.
+    ("ALTER TABLE sections ADD COLUMN deferred_until TEXT",),
 )

@@ -125,20 +125,22 @@ async def ensure_section(
 
 
 async def record_report(db: aiosqlite.Connection, report: RefreshReport) -> None:
-    """Success resets the failure count; a failure counts up and leaves the entries alone."""
+    """Success resets the failure count; a failure counts up and leaves the entries alone. The
+    report's deferral (a Retry-After) replaces the stored one: a run the site answered ends it."""
     await ensure_section(db, report.site, report.section)
     finished = time_text(report.finished)
+    deferred = time_text(report.deferred_until)
     if report.ok:
         await db.execute(
             "UPDATE sections SET last_attempt = ?, last_success = ?, last_error = NULL, "
-            "consecutive_failures = 0 WHERE site = ? AND section = ?",
-            (finished, finished, report.site, report.section),
+            "consecutive_failures = 0, deferred_until = ? WHERE site = ? AND section = ?",
+            (finished, finished, deferred, report.site, report.section),
         )
     else:
         await db.execute(
             "UPDATE sections SET last_attempt = ?, last_error = ?, "
-            "consecutive_failures = consecutive_failures + 1 WHERE site = ? AND section = ?",
-            (finished, report.error or "refresh failed", report.site, report.section),
+            "consecutive_failures = consecutive_failures + 1, deferred_until = ? WHERE site = ? AND section = ?",
+            (finished, report.error or "refresh failed", deferred, report.site, report.section),
         )
 
 

@@ -145,8 +145,10 @@ class _Views:
         sections: dict[str, dict[str, object]] = {}
         for key in self.cache.refs:
             state = states.get(key)
+            # The site's Retry-After: no refresh before this time (null when nothing defers it).
+            deferred = state.deferred_until if state and state.deferred_until and state.deferred_until > now else None
             if state is None or state.last_attempt is None:
-                sections["/".join(key)] = {"status": "pending"}
+                sections["/".join(key)] = {"status": "pending", **({"deferred_until": deferred.isoformat()} if deferred else {})}
                 continue
             sections["/".join(key)] = {
                 "status": "failing" if state.consecutive_failures else "ok",
@@ -154,5 +156,6 @@ class _Views:
                 "age_seconds": round((now - state.last_success).total_seconds()) if state.last_success else None,
                 "consecutive_failures": state.consecutive_failures,
                 "last_error": state.last_error,
+                "deferred_until": deferred and deferred.isoformat(),
             }
         return web.json_response({"status": "ok", "sections": sections}, headers=headers)

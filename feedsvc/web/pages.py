@@ -42,13 +42,16 @@ def _page(lang: str, title: str, head: list[str], body: list[str]) -> bytes:
 
 def _status(state: SectionState | None, zone: ZoneInfo) -> str:
     """A section's last refresh as a short phrase; a failing section shows its error."""
+    # The next run, due once the deferral ends, replaces it: a past one is seen only until then.
+    deferred = (f" — deferred until {state.deferred_until.astimezone(zone):%Y-%m-%d %H:%M} (the site's Retry-After)"
+                if state is not None and state.deferred_until else "")
     if state is None or state.last_attempt is None:
-        return "<small>not refreshed yet</small>"
+        return f"<small>not refreshed yet{deferred}</small>"
     if state.consecutive_failures:
         since = f" (last good {state.last_success.astimezone(zone):%Y-%m-%d %H:%M})" if state.last_success else ""
         return (f'<small style="color:#b00">failing ×{state.consecutive_failures}: '
-                f"{escape(state.last_error or 'unknown error')}{since}</small>")
-    return f"<small>ok, refreshed {state.last_attempt.astimezone(zone):%Y-%m-%d %H:%M}</small>"
+                f"{escape(state.last_error or 'unknown error')}{since}{deferred}</small>")
+    return f"<small>ok, refreshed {state.last_attempt.astimezone(zone):%Y-%m-%d %H:%M}{deferred}</small>"
 
 
 def index_page(config: Config, states: Mapping[tuple[str, str], SectionState] | None = None) -> bytes:
