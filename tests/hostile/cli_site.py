@@ -21,15 +21,15 @@ from feedsvc.cli import main
 from feedsvc.config import load_config
 from feedsvc.store import open_store
 from feedsvc.web import make_app
-from tests.hostile.upstream import Answer, http_response
+from tests.support.upstream import RawAnswer, http_response
 
 SITE, SECTION = "hostile", "news"
 LIST_PATH = "/list/"
 
 
-def news_site(list_html: str, articles: dict[str, Answer | str]) -> dict[str, Answer]:
+def news_site(list_html: str, articles: dict[str, RawAnswer | str]) -> dict[str, RawAnswer]:
     """Routes of a one-section site: the list page and its articles (str bodies are served as UTF-8 HTML)."""
-    routes: dict[str, Answer] = {LIST_PATH: http_response(200, list_html)}
+    routes: dict[str, RawAnswer] = {LIST_PATH: http_response(200, list_html)}
     for path, answer in articles.items():
         routes[path] = http_response(200, answer) if isinstance(answer, str) else answer
     return routes

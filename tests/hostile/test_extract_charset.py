@@ -12,7 +12,7 @@ import pytest
 
 from feedsvc.fetch import Fetcher
 from feedsvc.model import FetchSettings
-from tests.hostile.upstream import RawUpstream, http_response
+from tests.support.upstream import RawUpstream, http_response
 
 TEXT = "慈溪新闻网记者熊洲报道：守土有责 守土担责。"
 SETTINGS = FetchSettings(min_delay=timedelta(0), retries=0)
