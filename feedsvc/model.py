@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 # Site and section names become URL path segments (/{site}/{section}.rss): lower-case, URL-safe.
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -101,6 +103,60 @@ class FetchSettings:
     retries: int = 2
     backoff: timedelta = timedelta(seconds=1)
     max_retry_after: timedelta = timedelta(minutes=5)  # the longest Retry-After honoured within one run
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _host_key(host: str) -> str:
+    return host.strip().strip("[]").rstrip(".").lower()
+
+
+@dataclass(frozen=True)
+class Origins:
+    """The origins (scheme, host, port) one site may be fetched from; nothing else ever is.
+
+    An allowed host (the home page's, a section URL's, a bare `allowed_hosts` entry) is allowed on its
+    scheme's default port, http and https alike; a configured URL also allows its exact origin (a home
+    page on :8080); a `host:port` entry allows that port, under either scheme. Checking a URL against
+    these is the fetcher's job (`feedsvc.fetch.url_allowed`).
+    """
+
+    allowed: frozenset[tuple[str, str, int]] = frozenset()
+
+    @classmethod
+    def of(cls, hosts: Iterable[str] = (), *, urls: Iterable[str] = (),
+           host_ports: Iterable[tuple[str, int]] = ()) -> Origins:
+        """Origins from allowed hosts, configured URLs (their host, and their exact origin) and host:port pairs."""
+        allowed: set[tuple[str, str, int]] = set()
+        hosts = list(hosts)
+        for url in urls:
+            parts = urlsplit(url)
+            try:
+                port = parts.port
+            except ValueError:  # not a URL the config would pass: it allows nothing
+                continue
+            if parts.scheme in DEFAULT_PORTS and parts.hostname:
+                hosts.append(parts.hostname)
+                allowed.add((parts.scheme, _host_key(parts.hostname), port or DEFAULT_PORTS[parts.scheme]))
+        allowed.update((scheme, _host_key(host), port) for host in hosts for scheme, port in DEFAULT_PORTS.items())
+        allowed.update((scheme, _host_key(host), port) for host, port in host_ports for scheme in DEFAULT_PORTS)
+        return cls(frozenset(a for a in allowed if a[1]))
+
+    def allows(self, scheme: str, host: str, port: int) -> bool:
+        return (scheme.lower(), _host_key(host), port) in self.allowed
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        return frozenset(host for _, host, _ in self.allowed)
+
+    def __str__(self) -> str:
+        """For messages: `host` for a host on its default ports, `scheme://host:port` for any other origin."""
+        shown = []
+        for scheme, host, port in sorted(self.allowed, key=lambda a: (a[1], a[2], a[0])):
+            name = f"[{host}]" if ":" in host else host
+            shown.append(name if port == DEFAULT_PORTS[scheme] else f"{scheme}://{name}:{port}")
+        return ", ".join(dict.fromkeys(shown))
 
 
 @dataclass(frozen=True)

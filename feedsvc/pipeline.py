@@ -15,18 +15,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
-from urllib.parse import urlsplit
 
 from feedsvc.clock import Clock, utcnow
 from feedsvc.config import SectionRef
-from feedsvc.errors import ExtractError, FeedsvcError, FetchError, HTTPStatusError, one_line
+from feedsvc.errors import ExtractError, FeedsvcError, FetchError, HTTPStatusError, OffSite, one_line
 from feedsvc.extract.article import extract_article
 from feedsvc.extract.links import find_links, find_nav_link, next_page_url
-from feedsvc.fetch import Fetcher
+from feedsvc.fetch import Fetcher, url_allowed
 from feedsvc.model import (
     Entry,
     FetchResult,
     ListedLink,
+    Origins,
     RefreshReport,
     Rules,
     SectionState,
@@ -39,25 +39,25 @@ log = logging.getLogger("feedsvc.pipeline")
 
 @dataclass(frozen=True)
 class Scope:
-    """What fetching and reading one site's pages needs: the hosts we may fetch, whether robots.txt is
-    honoured, the rules that read the pages and the time zone their printed dates are in."""
+    """What fetching and reading one site's pages needs: the origins we may fetch, whether robots.txt
+    is honoured, the rules that read the pages and the time zone their printed dates are in."""
 
-    hosts: frozenset[str]
+    origins: Origins
     timezone: str
     robots: bool = True
     rules: Rules = Rules()
 
     @classmethod
-    def of(cls, ref: SectionRef, *section_urls: str) -> Scope:
-        """The scope of a section (its site's hosts, with the list page it may have been led to)."""
-        return cls(ref.site.hosts(list(section_urls)), ref.timezone, ref.site.robots, ref.rules)
+    def of(cls, ref: SectionRef) -> Scope:
+        """The scope of a section: its site's configured origins (a page never adds one)."""
+        return cls(ref.site.origins(), ref.timezone, ref.site.robots, ref.rules)
 
 
 async def fetch_page(
     fetcher: Fetcher, url: str, scope: Scope, tally: Tally, *, validators: Validators | None = None
 ) -> FetchResult:
-    """One page of the site, counted in `tally`; FetchError when it cannot be had."""
-    return tally.add(await fetcher.get(url, allowed_hosts=scope.hosts, robots=scope.robots, validators=validators))
+    """One page of the site, counted in `tally` (a failed fetch too); FetchError when it cannot be had."""
+    return await fetcher.get(url, allowed=scope.origins, robots=scope.robots, validators=validators, tally=tally)
 
 
 async def read_list_page(
@@ -190,7 +190,7 @@ class SectionPipeline:
         cutoff = self.clock() - timedelta(days=ref.max_age_days)
         run.new = [link for link in run.links if link.url not in run.known
                    and (link.published is None or link.published >= cutoff)]
-        scope = Scope.of(ref, run.url)
+        scope = Scope.of(ref)
         todo = run.new[: ref.max_new]
         run.entries = list(await asyncio.gather(*(self._article(run, link, scope) for link in todo)))
 
@@ -199,21 +199,27 @@ class SectionPipeline:
         ref = run.ref
         if ref.url:
             return ref.url
+        scope = Scope.of(ref)
         if not force:
             state = await self.memory.section_state(ref.site_name, ref.name)
-            if state.resolved_url:
+            # One remembered before origins were checked here may be off the site: looked up again.
+            if state.resolved_url and url_allowed(state.resolved_url, scope.origins):
                 return state.resolved_url
-        home = await fetch_page(self.fetcher, ref.site.home, Scope.of(ref), run.tally)
+        home = await fetch_page(self.fetcher, ref.site.home, scope, run.tally)
         url = find_nav_link(home.text or "", home.url, ref.section.nav or "")
         if not url:
             raise ExtractError(f"navigation label {ref.section.nav!r} not found on {ref.site.home}")
+        if not url_allowed(url, scope.origins):
+            # The home page decides where the label points, not which hosts we may fetch: never followed.
+            raise OffSite(url, f"navigation label {ref.section.nav!r} on {home.url} leads off the site's origins "
+                               f"({scope.origins}), not followed; add its host to allowed_hosts if the site lives there")
         run.resolved_url = url
         return url
 
     async def _list_links(self, run: SectionRun, url: str) -> None:
         """The site's article links on the list page and its next pages; ExtractError when it lists none."""
         ref = run.ref
-        scope = Scope.of(ref, url)
+        scope = Scope.of(ref)
         run.url = url
         validators = await self.memory.get_validators(url)
         first, found = await read_list_page(self.fetcher, url, scope, run.tally, now=self.clock(),
@@ -240,7 +246,7 @@ class SectionPipeline:
                 run.problems.append(f"next page {nxt}: {one_line(exc)}")
                 break
             run.pages.append(page)
-        run.links = [link for link in links if (urlsplit(link.url).hostname or "").lower() in scope.hosts]
+        run.links = [link for link in links if url_allowed(link.url, scope.origins)]
         run.offsite_skipped = len(links) - len(run.links)
         if not run.links:
             if ref.url is None and not links:

@@ -35,8 +35,14 @@ def news_site(list_html: str, articles: dict[str, RawAnswer | str]) -> dict[str,
     return routes
 
 
-def write_config(tmp_path: Path, origin: str, *, max_age_days: int = 3650) -> Path:
-    """A config with one site at `origin` and one section (its list page at LIST_PATH), SQLite in tmp_path."""
+def write_config(tmp_path: Path, origin: str, *, max_age_days: int = 3650, sections: dict[str, str] | None = None,
+                 site_extra: str = "") -> Path:
+    """A config with one site at `origin`, SQLite in tmp_path. Its sections are `sections` (name → YAML
+    flow mapping), by default one, SECTION, with its list page at LIST_PATH; `site_extra` holds more
+    of the site's keys, one per line (e.g. "robots: false")."""
+    sections = sections or {SECTION: f'{{title: 要闻, url: "{origin}{LIST_PATH}"}}'}
+    lines = "".join(f"      {name}: {spec}\n" for name, spec in sections.items())
+    extra = "".join(f"    {line}\n" for line in site_extra.splitlines())
     path = tmp_path / "config.yaml"
     path.write_text(f"""
 store: {{url: "sqlite:///{tmp_path / 'feeds.db'}", max_entries: 50, max_age_days: {max_age_days}}}
@@ -45,9 +51,8 @@ sites:
   {SITE}:
     title: 测试站
     home: {origin}/
-    sections:
-      {SECTION}: {{title: 要闻, url: "{origin}{LIST_PATH}"}}
-""", encoding="utf-8")
+{extra}    sections:
+{lines}""", encoding="utf-8")
     return path
 
 
