@@ -33,6 +33,7 @@ from feedsvc.model import (
     Tally,
     Validators,
 )
+from feedsvc.recent_pages import RecentPages
 
 log = logging.getLogger("feedsvc.pipeline")
 
@@ -80,9 +81,13 @@ async def read_article(
     """An article page and its entry. The page is read at the address it landed on after redirects
     (its relative links resolve there); `listed` gives a page that prints no date the one beside its link."""
     page = await fetch_page(fetcher, url, scope, tally)
-    entry = await asyncio.to_thread(
+    return page, await article_entry(page, scope, now=now, listed=listed)
+
+
+async def article_entry(page: FetchResult, scope: Scope, *, now: datetime, listed: ListedLink | None = None) -> Entry:
+    """The entry an article page reads as under `scope`'s rules (ExtractError when it reads as none)."""
+    return await asyncio.to_thread(
         extract_article, page.text or "", page.url, scope.rules, timezone=scope.timezone, now=now, listed=listed)
-    return page, entry
 
 
 class Memory(Protocol):
@@ -157,12 +162,19 @@ class SectionRun:
 
 
 class SectionPipeline:
-    """Runs sections with one shared fetcher; `memory` is the store (refresh) or NO_MEMORY (preview)."""
+    """Runs sections with one shared fetcher; `memory` is the store (refresh) or NO_MEMORY (preview).
+    Home and article pages are shared between the sections it runs (`RecentPages`)."""
 
     def __init__(self, fetcher: Fetcher, memory: Memory = NO_MEMORY, *, clock: Clock = utcnow):
         self.fetcher = fetcher
         self.memory = memory
         self.clock = clock
+        self.recent = RecentPages(clock)
+
+    async def _shared_page(self, url: str, scope: Scope, tally: Tally) -> FetchResult:
+        """A home or article page, fetched once for every section that needs it within a run."""
+        return await self.recent.get(url, scope.origins, scope.robots,
+                                     lambda: fetch_page(self.fetcher, url, scope, tally))
 
     async def run(self, run: SectionRun) -> None:
         """Fill `run`; a section's failure (no list page, no links) raises, with `run` kept as far as it got."""
@@ -205,7 +217,7 @@ class SectionPipeline:
             # One remembered before origins were checked here may be off the site: looked up again.
             if state.resolved_url and url_allowed(state.resolved_url, scope.origins):
                 return state.resolved_url
-        home = await fetch_page(self.fetcher, ref.site.home, scope, run.tally)
+        home = await self._shared_page(ref.site.home, scope, run.tally)
         url = find_nav_link(home.text or "", home.url, ref.section.nav or "")
         if not url:
             raise ExtractError(f"navigation label {ref.section.nav!r} not found on {ref.site.home}")
@@ -256,7 +268,8 @@ class SectionPipeline:
     async def _article(self, run: SectionRun, link: ListedLink, scope: Scope) -> Entry:
         """The parsed article, or a partial entry from the list link if it cannot be had now."""
         try:
-            _, entry = await read_article(self.fetcher, link.url, scope, run.tally, now=self.clock(), listed=link)
+            page = await self._shared_page(link.url, scope, run.tally)
+            entry = await article_entry(page, scope, now=self.clock(), listed=link)
             # The listed URL stays the id: it is what the next run's known_urls check looks for.
             return replace(entry, url=link.url)
         except asyncio.CancelledError:
