@@ -171,10 +171,10 @@ class SectionPipeline:
         self.clock = clock
         self.recent = RecentPages(clock)
 
-    async def _shared_page(self, url: str, scope: Scope, tally: Tally) -> FetchResult:
+    async def _shared_page(self, run: SectionRun, url: str, scope: Scope) -> FetchResult:
         """A home or article page, fetched once for every section that needs it within a run."""
-        return await self.recent.get(url, scope.origins, scope.robots,
-                                     lambda: fetch_page(self.fetcher, url, scope, tally))
+        return await self.recent.get(url, scope.origins, scope.robots, run.ref.key,
+                                     lambda: fetch_page(self.fetcher, url, scope, run.tally))
 
     async def run(self, run: SectionRun) -> None:
         """Fill `run`; a section's failure (no list page, no links) raises, with `run` kept as far as it got."""
@@ -217,7 +217,7 @@ class SectionPipeline:
             # One remembered before origins were checked here may be off the site: looked up again.
             if state.resolved_url and url_allowed(state.resolved_url, scope.origins):
                 return state.resolved_url
-        home = await self._shared_page(ref.site.home, scope, run.tally)
+        home = await self._shared_page(run, ref.site.home, scope)
         url = find_nav_link(home.text or "", home.url, ref.section.nav or "")
         if not url:
             raise ExtractError(f"navigation label {ref.section.nav!r} not found on {ref.site.home}")
@@ -268,7 +268,7 @@ class SectionPipeline:
     async def _article(self, run: SectionRun, link: ListedLink, scope: Scope) -> Entry:
         """The parsed article, or a partial entry from the list link if it cannot be had now."""
         try:
-            page = await self._shared_page(link.url, scope, run.tally)
+            page = await self._shared_page(run, link.url, scope)
             entry = await article_entry(page, scope, now=self.clock(), listed=link)
             # The listed URL stays the id: it is what the next run's known_urls check looks for.
             return replace(entry, url=link.url)

@@ -3,8 +3,10 @@ to resolve nav labels) and article pages are fetched once per run, however many 
 
 Nine `nav:` sections of one site read one home page; an unreachable home page is one request and one
 error, which the other sections share instead of asking again. An article two sections list is fetched
-once. A page (or its FetchError) is kept for `ttl` after it was fetched; a fetch in flight is waited
-for, not repeated. List pages are not kept: they are asked conditionally, once per section anyway.
+once. A page (or its FetchError) is kept for `ttl` after it was fetched, for the sections that have not
+had it yet: a section asking again is on its next run, and fetches anew (a failed article is retried,
+not failed again unasked). A fetch in flight is waited for, not repeated. List pages are not kept: they
+are asked conditionally, once per section anyway.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ RECENT_MAX_CHARS = 8_000_000
 _Key = tuple[str, Origins, bool]
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Kept:
     outcome: FetchResult | FetchError
     fetched: datetime
     chars: int
+    takers: set[str]  # the sections that had it
 
 
 class RecentPages:
@@ -45,29 +48,33 @@ class RecentPages:
         self._locks: dict[_Key, asyncio.Lock] = {}
         self._chars = 0
 
-    async def get(self, url: str, origins: Origins, robots: bool,
+    async def get(self, url: str, origins: Origins, robots: bool, taker: str,
                   fetch: Callable[[], Awaitable[FetchResult]]) -> FetchResult:
-        """The page at `url`: kept from a recent fetch (its FetchError raised again), else `fetch()`ed.
-        Only the fetch that ran counts its requests; a page shared costs the others nothing."""
+        """The page at `url` for section `taker`: kept from a recent fetch for another section (its
+        FetchError raised again), else `fetch()`ed. Only the fetch that ran counts its requests."""
         key = (url, origins, robots)
         self._expire()
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:  # a second section asking meanwhile waits for this fetch, not for its own
             kept = self._kept.get(key)
+            if kept is not None and taker in kept.takers:
+                self._drop(key)
+                kept = None
             if kept is None:
                 try:
                     result = await fetch()
                 except FetchError as exc:
-                    self._keep(key, exc, 0)
+                    self._keep(key, exc, 0, taker)
                     raise
-                self._keep(key, result, len(result.text or ""))
+                self._keep(key, result, len(result.text or ""), taker)
                 return result
+            kept.takers.add(taker)
         if isinstance(kept.outcome, FetchError):
             raise kept.outcome
         return kept.outcome
 
-    def _keep(self, key: _Key, outcome: FetchResult | FetchError, chars: int) -> None:
-        self._kept[key] = _Kept(outcome, self._clock(), chars)
+    def _keep(self, key: _Key, outcome: FetchResult | FetchError, chars: int, taker: str) -> None:
+        self._kept[key] = _Kept(outcome, self._clock(), chars, {taker})
         self._chars += chars
         while self._chars > self._max_chars and self._kept:
             self._drop(next(iter(self._kept)))

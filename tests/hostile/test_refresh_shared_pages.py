@@ -5,6 +5,7 @@ not one per section."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from feedsvc.config import load_config
@@ -67,6 +68,45 @@ async def test_an_article_two_sections_list_is_fetched_once(tmp_path: Path) -> N
     assert code == 0, out
     assert site.paths.count(ARTICLE) == 1
     assert sorted(site.paths) == ["/a/", "/b/", ARTICLE]
+
+
+async def test_a_section_run_again_by_the_same_service_retries_its_failed_article(tmp_path: Path) -> None:
+    async with RawUpstream() as site:
+        site.routes.update({"/a/": listing(ARTICLE), ARTICLE: http_response(500, "oops")})
+        sections = {"a": f'{{title: A, url: "{site.origin}/a/"}}'}
+        config = load_config(write_config(tmp_path, site.origin, sections=sections, site_extra="robots: false"))
+        store = open_store(config.store.url)
+        await store.open()
+        try:
+            async with Fetcher(config.fetch.plain()) as fetcher:
+                refresher = SectionRefresher(fetcher, store)  # one refresher: the scheduler's runs, minutes apart
+                (ref,) = config.section_refs()
+                await refresher.refresh(ref)
+                await refresher.refresh(ref)
+        finally:
+            await store.close()
+    # Shared pages are for other sections: a section's next run asks again, it is not failed unasked.
+    assert site.paths.count(ARTICLE) == 2
+
+
+async def test_a_page_shared_between_sections_is_fetched_again_after_ten_minutes(tmp_path: Path) -> None:
+    now = [datetime.now(UTC)]
+    async with RawUpstream() as site:
+        site.routes.update({"/a/": listing(ARTICLE), "/b/": listing(ARTICLE), ARTICLE: http_response(500, "oops")})
+        sections = {"a": f'{{title: A, url: "{site.origin}/a/"}}', "b": f'{{title: B, url: "{site.origin}/b/"}}'}
+        config = load_config(write_config(tmp_path, site.origin, sections=sections, site_extra="robots: false"))
+        store = open_store(config.store.url)
+        await store.open()
+        try:
+            async with Fetcher(config.fetch.plain()) as fetcher:
+                refresher = SectionRefresher(fetcher, store, clock=lambda: now[0])
+                a, b = config.section_refs()
+                await refresher.refresh(a)
+                now[0] += timedelta(minutes=10, seconds=1)
+                await refresher.refresh(b)
+        finally:
+            await store.close()
+    assert site.paths.count(ARTICLE) == 2
 
 
 async def test_sections_refreshed_at_once_as_the_scheduler_does_share_one_home_page_request(tmp_path: Path) -> None:
