@@ -189,11 +189,6 @@ class Tally:
     requests: int = 0
     bytes_read: int = 0
 
-    def add(self, result: FetchResult) -> FetchResult:
-        self.requests += result.requests
-        self.bytes_read += result.bytes_read
-        return result
-
 
 @dataclass(frozen=True)
 class ListedLink:

@@ -126,7 +126,7 @@ class SectionRun:
     url: str | None = None  # the list page asked for: configured, remembered or resolved in this run
     resolved_url: str | None = None  # set when this run looked the nav label up on the home page
     pages: list[FetchResult] = field(default_factory=list)  # list pages read, first page first
-    links: list[ListedLink] = field(default_factory=list)  # article links on the site's hosts, page order
+    links: list[ListedLink] = field(default_factory=list)  # article links on the site's origins, page order
     offsite_skipped: int = 0
     known: set[str] = field(default_factory=set)  # listed links already stored: not fetched again
     new: list[ListedLink] = field(default_factory=list)  # links to fetch, now (up to max_new) or later

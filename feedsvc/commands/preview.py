@@ -2,7 +2,7 @@
 heuristics) extract, storing nothing.
 
 A section is previewed by the refresh's own section pipeline (feedsvc.pipeline) with nothing
-remembered: nav resolution, list pages, host checks, article fetches and extraction are the same
+remembered: nav resolution, list pages, origin checks, article fetches and extraction are the same
 code, so the entries shown are the ones a first refresh would store. An article URL is read by the
 pipeline's article step with the rules of the section whose site it belongs to; a URL that turns
 out to be a list page (many article links, little text of its own) is said to be one, with its links.
@@ -168,7 +168,7 @@ async def show_article(fetcher: Fetcher, url: str, scope: Scope, out: Out, clock
 
 
 async def site_links(page: FetchResult, scope: Scope, now: datetime) -> list[ListedLink]:
-    """The article links on `page` as a section's list page is read: the rules, the site's hosts only."""
+    """The article links on `page` as a section's list page is read: the rules, the site's origins only."""
     found = await asyncio.to_thread(find_links, page.text or "", page.url, scope.rules, timezone=scope.timezone,
                                     now=now)
     return [link for link in found if url_allowed(link.url, scope.origins)]

@@ -31,7 +31,7 @@ from feedsvc.errors import (
     TooManyRedirects,
 )
 from feedsvc.fetch.charset import decode_html
-from feedsvc.fetch.origins import origin_allowed
+from feedsvc.fetch.origins import origin_allowed, origin_text
 from feedsvc.fetch.politeness import Clock, HostGate, Sleep, parse_retry_after
 from feedsvc.fetch.robots import ROBOTS_MAX_BYTES, RobotsCache, RobotsRules, rules_from_answer
 from feedsvc.model import FetchResult, FetchSettings, Origins, Tally, Validators
@@ -122,28 +122,27 @@ class Fetcher:
     ) -> FetchResult:
         """Fetch one HTML page of a site that may be fetched from `allowed`; raises FetchError subclasses.
 
-        Every request sent and body byte read is added to `tally` as it happens, so a fetch that
-        raises (a timeout, a body over the cap) still counts what it cost."""
-        own = Tally()
+        Every request sent and body byte read is added to `tally` when the fetch ends, however it
+        ends: a fetch that raises (a timeout, a body over the cap) still counts what it cost."""
+        spent = Tally()
         try:
-            reply = await self._follow(url, allowed, robots, validators, own)
+            reply = await self._follow(url, allowed, robots, validators, spent)
         finally:
             if tally is not None:
-                tally.requests += own.requests
-                tally.bytes_read += own.bytes_read
-        tally = own
+                tally.requests += spent.requests
+                tally.bytes_read += spent.bytes_read
         if reply.status == 304:
             return FetchResult(
                 url=str(reply.url), status=304, text=None,
                 validators=_validators(reply.headers, fallback=validators),
-                not_modified=True, bytes_read=tally.bytes_read, requests=tally.requests,
+                not_modified=True, bytes_read=spent.bytes_read, requests=spent.requests,
             )
         text, charset = decode_html(reply.body, reply.charset, url=str(reply.url))
         return FetchResult(
             url=str(reply.url), status=reply.status, text=text,
             content_type=reply.content_type, charset=charset,
-            validators=_validators(reply.headers), bytes_read=tally.bytes_read,
-            requests=tally.requests,
+            validators=_validators(reply.headers), bytes_read=spent.bytes_read,
+            requests=spent.requests,
         )
 
     async def _follow(
@@ -157,7 +156,7 @@ class Fetcher:
         """Request `url`, following redirects by hand: each hop is origin-checked, robots-checked and counted."""
         current = _parse_url(url)
         if not origin_allowed(current, allowed):
-            raise OffSite(url, f"{_origin(current)} is not one of the site's origins ({allowed})")
+            raise OffSite(url, f"{origin_text(current)} is not one of the site's origins ({allowed})")
         headers = {"Accept": _ACCEPT}
         if validators is not None and validators.etag:
             headers["If-None-Match"] = validators.etag
@@ -178,7 +177,7 @@ class Fetcher:
             if target is None:
                 raise FetchError(url, f"unreadable redirect target {location!r}")
             if not origin_allowed(target, allowed):
-                raise OffSite(url, f"redirected to {_origin(target)}, which is not one of the site's origins")
+                raise OffSite(url, f"redirected to {origin_text(target)}, which is not one of the site's origins")
             if target in seen:
                 raise TooManyRedirects(url, f"redirect loop at {target}")
             hops += 1
@@ -366,12 +365,6 @@ def _redirect_target(current: URL, location: str) -> URL | None:
         return current.join(URL(location)).with_fragment(None)
     except (ValueError, TypeError):
         return None
-
-
-def _origin(url: URL) -> str:
-    """`scheme://host:port` of a URL for messages (the port always shown: it is part of the check)."""
-    host = url.raw_host or ""
-    return f"{url.scheme}://{f'[{host}]' if ':' in host else host}:{url.port}"
 
 
 async def _read_robots(resp: aiohttp.ClientResponse, tally: Tally) -> str:

@@ -23,3 +23,9 @@ def url_allowed(url: str, origins: Origins) -> bool:
         return origin_allowed(URL(url), origins)
     except (ValueError, TypeError):
         return False
+
+
+def origin_text(url: URL) -> str:
+    """`scheme://host:port` of a URL, for messages (the port always shown: it is part of the check)."""
+    host = url.raw_host or ""
+    return f"{url.scheme}://{f'[{host}]' if ':' in host else host}:{url.port}"
