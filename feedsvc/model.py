@@ -151,12 +151,23 @@ class Origins:
         return frozenset(host for _, host, _ in self.allowed)
 
     def __str__(self) -> str:
-        """For messages: `host` for a host on its default ports, `scheme://host:port` for any other origin."""
+        """For messages: `host` (on both default ports), `host:port` (http and https), `scheme://host:port`."""
+        by_host: dict[str, dict[int, set[str]]] = {}
+        for scheme, host, port in self.allowed:
+            by_host.setdefault(host, {}).setdefault(port, set()).add(scheme)
         shown = []
-        for scheme, host, port in sorted(self.allowed, key=lambda a: (a[1], a[2], a[0])):
+        for host, ports in sorted(by_host.items()):
             name = f"[{host}]" if ":" in host else host
-            shown.append(name if port == DEFAULT_PORTS[scheme] else f"{scheme}://{name}:{port}")
-        return ", ".join(dict.fromkeys(shown))
+            if all(scheme in ports.get(port, ()) for scheme, port in DEFAULT_PORTS.items()):
+                shown.append(name)
+                for scheme, port in DEFAULT_PORTS.items():
+                    ports[port].discard(scheme)
+            for port, schemes in sorted(ports.items()):
+                if len(schemes) == len(DEFAULT_PORTS):
+                    shown.append(f"{name}:{port}")
+                else:
+                    shown.extend(f"{scheme}://{name}:{port}" for scheme in sorted(schemes))
+        return ", ".join(shown)
 
 
 @dataclass(frozen=True)

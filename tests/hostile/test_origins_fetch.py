@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from feedsvc.config import load_config
 from tests.hostile.cli_site import LIST_PATH, SECTION, SITE, news_site, refresh_cli, write_config
 from tests.support.upstream import RawUpstream, http_response, raw_redirect
 
@@ -91,3 +92,17 @@ async def test_article_links_to_another_port_are_skipped_as_off_site(tmp_path: P
     assert code == 0, out
     assert other_port.requests == []
     assert site.paths == [LIST_PATH, ARTICLE]
+
+
+def test_a_sites_origins_are_its_hosts_on_default_ports_its_urls_origins_and_its_host_port_entries(
+    tmp_path: Path
+) -> None:
+    config = load_config(write_config(
+        tmp_path, "http://127.0.0.1:8080", sections={"a": '{title: A, url: "https://news.s.example/a/"}'},
+        site_extra="allowed_hosts: [img.s.example, news.s.example, '127.0.0.2:9090', '[::1]:8081']"))
+    origins = config.sites[SITE].origins()
+    # A host: http on 80 and https on 443; host:port: that port, http or https; else one exact origin.
+    assert str(origins) == "127.0.0.1, http://127.0.0.1:8080, 127.0.0.2:9090, [::1]:8081, img.s.example, news.s.example"
+    assert origins.allows("https", "127.0.0.1", 443) and not origins.allows("https", "127.0.0.1", 8080)
+    assert origins.allows("https", "127.0.0.2", 9090) and not origins.allows("http", "127.0.0.2", 80)
+    assert not origins.allows("http", "img.s.example", 443)
