@@ -146,10 +146,6 @@ class Origins:
     def allows(self, scheme: str, host: str, port: int) -> bool:
         return (scheme.lower(), _host_key(host), port) in self.allowed
 
-    @property
-    def hosts(self) -> frozenset[str]:
-        return frozenset(host for _, host, _ in self.allowed)
-
     def __str__(self) -> str:
         """For messages: `host` (on both default ports), `host:port` (http and https), `scheme://host:port`."""
         by_host: dict[str, dict[int, set[str]]] = {}

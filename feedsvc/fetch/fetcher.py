@@ -1,9 +1,9 @@
 """`Fetcher.get(url) → FetchResult`: every HTTP request of the refresh pipeline goes through here.
 
 One shared aiohttp session; per-host concurrency and delay; robots.txt; retries with backoff and
-`Retry-After`; conditional GET; redirects (robots.txt's too) followed by hand so every hop is checked
-against the site's allowed origins; HTML only, size-capped, decoded to `str`. aiohttp and asyncio exceptions are
-translated into feedsvc.errors here and nowhere else.
+`Retry-After`; conditional GET; redirects (robots.txt's too) followed by hand so every hop is
+checked against the site's allowed origins; HTML only, size-capped, decoded to `str`. aiohttp and
+asyncio exceptions are translated into feedsvc.errors here and nowhere else.
 """
 
 from __future__ import annotations
@@ -302,7 +302,7 @@ class Fetcher:
                     break
                 target = _redirect_target(current, location)
                 if target is None or not origin_allowed(target, allowed):
-                    log.info("%s: robots.txt redirects to %s, not one of the site's origins: no rules",
+                    log.info("%s: robots.txt redirects to %r, not one of the site's origins: no rules",
                              origin, location)
                     break
                 current = target
