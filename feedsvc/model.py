@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 # Site and section names become URL path segments (/{site}/{section}.rss): lower-case, URL-safe.
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -103,6 +105,67 @@ class FetchSettings:
     max_retry_after: timedelta = timedelta(minutes=5)  # the longest Retry-After honoured within one run
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _host_key(host: str) -> str:
+    return host.strip().strip("[]").rstrip(".").lower()
+
+
+@dataclass(frozen=True)
+class Origins:
+    """The origins (scheme, host, port) one site may be fetched from; nothing else ever is.
+
+    An allowed host (the home page's, a section URL's, a bare `allowed_hosts` entry) is allowed on its
+    scheme's default port, http and https alike; a configured URL also allows its exact origin (a home
+    page on :8080); a `host:port` entry allows that port, under either scheme. Checking a URL against
+    these is the fetcher's job (`feedsvc.fetch.url_allowed`).
+    """
+
+    allowed: frozenset[tuple[str, str, int]] = frozenset()
+
+    @classmethod
+    def of(cls, hosts: Iterable[str] = (), *, urls: Iterable[str] = (),
+           host_ports: Iterable[tuple[str, int]] = ()) -> Origins:
+        """Origins from allowed hosts, configured URLs (their host, and their exact origin) and host:port pairs."""
+        allowed: set[tuple[str, str, int]] = set()
+        hosts = list(hosts)
+        for url in urls:
+            parts = urlsplit(url)
+            try:
+                port = parts.port
+            except ValueError:  # not a URL the config would pass: it allows nothing
+                continue
+            if parts.scheme in DEFAULT_PORTS and parts.hostname:
+                hosts.append(parts.hostname)
+                allowed.add((parts.scheme, _host_key(parts.hostname), port or DEFAULT_PORTS[parts.scheme]))
+        allowed.update((scheme, _host_key(host), port) for host in hosts for scheme, port in DEFAULT_PORTS.items())
+        allowed.update((scheme, _host_key(host), port) for host, port in host_ports for scheme in DEFAULT_PORTS)
+        return cls(frozenset(a for a in allowed if a[1]))
+
+    def allows(self, scheme: str, host: str, port: int) -> bool:
+        return (scheme.lower(), _host_key(host), port) in self.allowed
+
+    def __str__(self) -> str:
+        """For messages: `host` (on both default ports), `host:port` (http and https), `scheme://host:port`."""
+        by_host: dict[str, dict[int, set[str]]] = {}
+        for scheme, host, port in self.allowed:
+            by_host.setdefault(host, {}).setdefault(port, set()).add(scheme)
+        shown = []
+        for host, ports in sorted(by_host.items()):
+            name = f"[{host}]" if ":" in host else host
+            if all(scheme in ports.get(port, ()) for scheme, port in DEFAULT_PORTS.items()):
+                shown.append(name)
+                for scheme, port in DEFAULT_PORTS.items():
+                    ports[port].discard(scheme)
+            for port, schemes in sorted(ports.items()):
+                if len(schemes) == len(DEFAULT_PORTS):
+                    shown.append(f"{name}:{port}")
+                else:
+                    shown.extend(f"{scheme}://{name}:{port}" for scheme in sorted(schemes))
+        return ", ".join(shown)
+
+
 @dataclass(frozen=True)
 class Validators:
     """HTTP cache validators remembered per fetched URL, for conditional GET."""
@@ -132,11 +195,6 @@ class Tally:
 
     requests: int = 0
     bytes_read: int = 0
-
-    def add(self, result: FetchResult) -> FetchResult:
-        self.requests += result.requests
-        self.bytes_read += result.bytes_read
-        return result
 
 
 @dataclass(frozen=True)

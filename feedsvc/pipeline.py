@@ -16,50 +16,51 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
-from urllib.parse import urlsplit
 
 from feedsvc.clock import Clock, utcnow
 from feedsvc.config import SectionRef
 from feedsvc.deferral import deferral_after, host_of, retry_after_of
-from feedsvc.errors import ExtractError, FeedsvcError, FetchError, HTTPStatusError, one_line
+from feedsvc.errors import ExtractError, FeedsvcError, FetchError, HTTPStatusError, OffSite, one_line
 from feedsvc.extract.article import extract_article
 from feedsvc.extract.links import find_links, find_nav_link, next_page_url
-from feedsvc.fetch import Fetcher
+from feedsvc.fetch import Fetcher, url_allowed
 from feedsvc.model import (
     Entry,
     FetchResult,
     ListedLink,
+    Origins,
     RefreshReport,
     Rules,
     SectionState,
     Tally,
     Validators,
 )
+from feedsvc.recent_pages import RecentPages
 
 log = logging.getLogger("feedsvc.pipeline")
 
 
 @dataclass(frozen=True)
 class Scope:
-    """What fetching and reading one site's pages needs: the hosts we may fetch, whether robots.txt is
-    honoured, the rules that read the pages and the time zone their printed dates are in."""
+    """What fetching and reading one site's pages needs: the origins we may fetch, whether robots.txt
+    is honoured, the rules that read the pages and the time zone their printed dates are in."""
 
-    hosts: frozenset[str]
+    origins: Origins
     timezone: str
     robots: bool = True
     rules: Rules = Rules()
 
     @classmethod
-    def of(cls, ref: SectionRef, *section_urls: str) -> Scope:
-        """The scope of a section (its site's hosts, with the list page it may have been led to)."""
-        return cls(ref.site.hosts(list(section_urls)), ref.timezone, ref.site.robots, ref.rules)
+    def of(cls, ref: SectionRef) -> Scope:
+        """The scope of a section: its site's configured origins (a page never adds one)."""
+        return cls(ref.site.origins(), ref.timezone, ref.site.robots, ref.rules)
 
 
 async def fetch_page(
     fetcher: Fetcher, url: str, scope: Scope, tally: Tally, *, validators: Validators | None = None
 ) -> FetchResult:
-    """One page of the site, counted in `tally`; FetchError when it cannot be had."""
-    return tally.add(await fetcher.get(url, allowed_hosts=scope.hosts, robots=scope.robots, validators=validators))
+    """One page of the site, counted in `tally` (a failed fetch too); FetchError when it cannot be had."""
+    return await fetcher.get(url, allowed=scope.origins, robots=scope.robots, validators=validators, tally=tally)
 
 
 async def read_list_page(
@@ -82,9 +83,13 @@ async def read_article(
     """An article page and its entry. The page is read at the address it landed on after redirects
     (its relative links resolve there); `listed` gives a page that prints no date the one beside its link."""
     page = await fetch_page(fetcher, url, scope, tally)
-    entry = await asyncio.to_thread(
+    return page, await article_entry(page, scope, now=now, listed=listed)
+
+
+async def article_entry(page: FetchResult, scope: Scope, *, now: datetime, listed: ListedLink | None = None) -> Entry:
+    """The entry an article page reads as under `scope`'s rules (ExtractError when it reads as none)."""
+    return await asyncio.to_thread(
         extract_article, page.text or "", page.url, scope.rules, timezone=scope.timezone, now=now, listed=listed)
-    return page, entry
 
 
 class Memory(Protocol):
@@ -123,7 +128,7 @@ class SectionRun:
     url: str | None = None  # the list page asked for: configured, remembered or resolved in this run
     resolved_url: str | None = None  # set when this run looked the nav label up on the home page
     pages: list[FetchResult] = field(default_factory=list)  # list pages read, first page first
-    links: list[ListedLink] = field(default_factory=list)  # article links on the site's hosts, page order
+    links: list[ListedLink] = field(default_factory=list)  # article links on the site's origins, page order
     offsite_skipped: int = 0
     known: set[str] = field(default_factory=set)  # listed links already stored: not fetched again
     new: list[ListedLink] = field(default_factory=list)  # links to fetch, now (up to max_new) or later
@@ -172,12 +177,19 @@ class SectionRun:
 
 
 class SectionPipeline:
-    """Runs sections with one shared fetcher; `memory` is the store (refresh) or NO_MEMORY (preview)."""
+    """Runs sections with one shared fetcher; `memory` is the store (refresh) or NO_MEMORY (preview).
+    Home and article pages are shared between the sections it runs (`RecentPages`)."""
 
     def __init__(self, fetcher: Fetcher, memory: Memory = NO_MEMORY, *, clock: Clock = utcnow):
         self.fetcher = fetcher
         self.memory = memory
         self.clock = clock
+        self.recent = RecentPages(clock)
+
+    async def _shared_page(self, run: SectionRun, url: str, scope: Scope) -> FetchResult:
+        """A home or article page, fetched once for every section that needs it within a run."""
+        return await self.recent.get(url, scope.origins, scope.robots, run.ref.key,
+                                     lambda: fetch_page(self.fetcher, url, scope, run.tally))
 
     async def run(self, run: SectionRun) -> None:
         """Fill `run`; a section's failure (no list page, no links) raises, with `run` kept as far as it got."""
@@ -206,7 +218,7 @@ class SectionPipeline:
         cutoff = self.clock() - timedelta(days=ref.max_age_days)
         run.new = [link for link in run.links if link.url not in run.known
                    and (link.published is None or link.published >= cutoff)]
-        scope = Scope.of(ref, run.url)
+        scope = Scope.of(ref)
         todo = run.new[: ref.max_new]
         run.entries = await self._articles(run, todo, scope)
 
@@ -235,21 +247,27 @@ class SectionPipeline:
         ref = run.ref
         if ref.url:
             return ref.url
+        scope = Scope.of(ref)
         if not force:
             state = await self.memory.section_state(ref.site_name, ref.name)
-            if state.resolved_url:
+            # One remembered before origins were checked here may be off the site: looked up again.
+            if state.resolved_url and url_allowed(state.resolved_url, scope.origins):
                 return state.resolved_url
-        home = await fetch_page(self.fetcher, ref.site.home, Scope.of(ref), run.tally)
+        home = await self._shared_page(run, ref.site.home, scope)
         url = find_nav_link(home.text or "", home.url, ref.section.nav or "")
         if not url:
             raise ExtractError(f"navigation label {ref.section.nav!r} not found on {ref.site.home}")
+        if not url_allowed(url, scope.origins):
+            # The home page decides where the label points, not which hosts we may fetch: never followed.
+            raise OffSite(url, f"navigation label {ref.section.nav!r} on {home.url} leads off the site's origins "
+                               f"({scope.origins}), not followed; add its host to allowed_hosts if the site lives there")
         run.resolved_url = url
         return url
 
     async def _list_links(self, run: SectionRun, url: str) -> None:
         """The site's article links on the list page and its next pages; ExtractError when it lists none."""
         ref = run.ref
-        scope = Scope.of(ref, url)
+        scope = Scope.of(ref)
         run.url = url
         validators = await self.memory.get_validators(url)
         first, found = await read_list_page(self.fetcher, url, scope, run.tally, now=self.clock(),
@@ -279,7 +297,7 @@ class SectionPipeline:
                 run.problems.append(f"next page {nxt}: {one_line(exc)}")
                 break
             run.pages.append(page)
-        run.links = [link for link in links if (urlsplit(link.url).hostname or "").lower() in scope.hosts]
+        run.links = [link for link in links if url_allowed(link.url, scope.origins)]
         run.offsite_skipped = len(links) - len(run.links)
         if not run.links:
             if ref.url is None and not links:
@@ -289,7 +307,8 @@ class SectionPipeline:
     async def _article(self, run: SectionRun, link: ListedLink, scope: Scope) -> Entry:
         """The parsed article, or a partial entry from the list link if it cannot be had now."""
         try:
-            _, entry = await read_article(self.fetcher, link.url, scope, run.tally, now=self.clock(), listed=link)
+            page = await self._shared_page(run, link.url, scope)
+            entry = await article_entry(page, scope, now=self.clock(), listed=link)
             # The listed URL stays the id: it is what the next run's known_urls check looks for.
             return replace(entry, url=link.url)
         except asyncio.CancelledError:

@@ -38,8 +38,8 @@ from feedsvc.extract.discovery import (
 )
 from feedsvc.extract.links import find_nav_link
 from feedsvc.extract.urls import host_of
-from feedsvc.fetch import Fetcher
-from feedsvc.model import FetchSettings, Tally
+from feedsvc.fetch import Fetcher, url_allowed
+from feedsvc.model import FetchSettings, Origins, Tally
 from feedsvc.pipeline import Scope, fetch_page, read_list_page
 
 # Navigation pages read per run: enough for a portal's menus, few enough to stay polite.
@@ -101,8 +101,7 @@ async def discover_site(
     host = host_of(url)
     if urlsplit(url.strip()).scheme not in ("http", "https") or not host:
         raise UsageError(f"not an http(s) URL (e.g. http://www.example.cn/): {url!r}")
-    scope = Scope(frozenset({host, twin_host(host)}), timezone)
-    hosts = scope.hosts
+    scope = Scope(Origins.of([host, twin_host(host)], urls=[url.strip()]), timezone)
     tally = Tally()
     async with Fetcher(fetch_settings, resolver=resolver) as fetcher:
         home = await fetch_page(fetcher, url, scope, tally)
@@ -113,7 +112,7 @@ async def discover_site(
         skipped: list[tuple[str, str]] = []
         followed: list[NavLink] = []
         for nav in navs:
-            if host_of(nav.url) not in hosts:
+            if not url_allowed(nav.url, scope.origins):
                 skipped.append((nav.label, f"{nav.url} not followed (host {host_of(nav.url)} is not the home page's)"))
             elif len(followed) >= max_pages:
                 skipped.append((nav.label, f"{nav.url} not followed (read at most {max_pages} pages)"))

@@ -2,7 +2,7 @@
 heuristics) extract, storing nothing.
 
 A section is previewed by the refresh's own section pipeline (feedsvc.pipeline) with nothing
-remembered: nav resolution, list pages, host checks, article fetches and extraction are the same
+remembered: nav resolution, list pages, origin checks, article fetches and extraction are the same
 code, so the entries shown are the ones a first refresh would store. An article URL is read by the
 pipeline's article step with the rules of the section whose site it belongs to; a URL that turns
 out to be a list page (many article links, little text of its own) is said to be one, with its links.
@@ -27,8 +27,8 @@ from feedsvc.config import Config, SectionRef
 from feedsvc.errors import ExtractError, FeedsvcError, UsageError
 from feedsvc.extract.html import parse_html, select, text_of
 from feedsvc.extract.links import find_links
-from feedsvc.fetch import Fetcher
-from feedsvc.model import Entry, FetchResult, ListedLink, Rules, Tally
+from feedsvc.fetch import Fetcher, url_allowed
+from feedsvc.model import Entry, FetchResult, ListedLink, Origins, Rules, Tally
 from feedsvc.pipeline import NO_MEMORY, Scope, SectionPipeline, SectionRun, fetch_page, read_article
 
 Out = Callable[[str], None]
@@ -126,10 +126,10 @@ async def preview(
             if not run.entries and run.links and run.url:
                 # Nothing a refresh would fetch (all too old, or 304): still show what the rules read.
                 out("no article to fetch; reading the first listed one to show what the rules extract:")
-                return await show_article(fetcher, run.links[0].url, Scope.of(ref, run.url), out, clock, limit)
+                return await show_article(fetcher, run.links[0].url, Scope.of(ref), out, clock, limit)
             return EXIT_OK
-        scope = Scope.of(ref) if ref else Scope(frozenset({(urlsplit(url).hostname or "").lower()}),
-                                                config.defaults.timezone)
+        # A URL on no configured site: its own origin is the only one fetched.
+        scope = Scope.of(ref) if ref else Scope(Origins.of(urls=[url]), config.defaults.timezone)
         return await show_article(fetcher, url, scope, out, clock, limit)
 
 
@@ -168,10 +168,10 @@ async def show_article(fetcher: Fetcher, url: str, scope: Scope, out: Out, clock
 
 
 async def site_links(page: FetchResult, scope: Scope, now: datetime) -> list[ListedLink]:
-    """The article links on `page` as a section's list page is read: the rules, the site's hosts only."""
+    """The article links on `page` as a section's list page is read: the rules, the site's origins only."""
     found = await asyncio.to_thread(find_links, page.text or "", page.url, scope.rules, timezone=scope.timezone,
                                     now=now)
-    return [link for link in found if (urlsplit(link.url).hostname or "").lower() in scope.hosts]
+    return [link for link in found if url_allowed(link.url, scope.origins)]
 
 
 def list_page_signs(entry: Entry | None, links: list[ListedLink]) -> str | None:

@@ -207,11 +207,10 @@ class Site(_Strict):
     rules: Rules = Rules()
     sections: dict[Slug, Section] = Field(json_schema_extra=_SLUG_MAP)
 
-    def hosts(self, section_urls: tuple[str, ...] | list[str] = ()) -> frozenset[str]:
-        """Hosts that belong to the site (the only ones fetched for it): its home, its section URLs
-        (configured, and `section_urls`, e.g. a list page a nav label led to) and its allowed_hosts."""
+    def hosts(self) -> frozenset[str]:
+        """Hosts that belong to the site: its home's, its section URLs' and its allowed_hosts'. They
+        say which site a URL is on (`feedsvc preview URL`); what is fetched is `origins()`."""
         hosts = {urlsplit(self.home).hostname or ""}
-        hosts.update(urlsplit(u).hostname or "" for u in section_urls if u)
         hosts.update(split_host_port(entry)[0] for entry in self.allowed_hosts)
         for section in self.sections.values():
             if section.url:
@@ -219,6 +218,20 @@ class Site(_Strict):
         hosts.discard("")
         return frozenset(h.lower() for h in hosts)
 
+    def origins(self) -> model.Origins:
+        """The origins the site is fetched from, and nothing else: its hosts (home page's, section
+        URLs', bare allowed_hosts entries) on their scheme's default port, http or https; the exact
+        origins of its home and section URLs; and each `host:port` entry of allowed_hosts."""
+        hosts: list[str] = []
+        host_ports: list[tuple[str, int]] = []
+        for entry in self.allowed_hosts:
+            host, port = split_host_port(entry)
+            if port is None:
+                hosts.append(host)
+            else:
+                host_ports.append((host, port))
+        urls = [self.home, *(section.url for section in self.sections.values() if section.url)]
+        return model.Origins.of(hosts, urls=urls, host_ports=host_ports)
 
     def offsite_sections(self) -> list[tuple[str, str]]:
         """(section name, host) of each section whose `url:` is on no host the site allows (its home

@@ -1,16 +1,16 @@
 """`Fetcher.get(url) → FetchResult`: every HTTP request of the refresh pipeline goes through here.
 
 One shared aiohttp session; per-host concurrency and delay; robots.txt; retries with backoff and
-`Retry-After`; conditional GET; redirects followed by hand so every hop is checked against the
-site's hosts; HTML only, size-capped, decoded to `str`. aiohttp and asyncio exceptions are
-translated into feedsvc.errors here and nowhere else.
+`Retry-After`; conditional GET; redirects (robots.txt's too) followed by hand so every hop is
+checked against the site's allowed origins; HTML only, size-capped, decoded to `str`. aiohttp and
+asyncio exceptions are translated into feedsvc.errors here and nowhere else.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Collection
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -31,9 +31,10 @@ from feedsvc.errors import (
     TooManyRedirects,
 )
 from feedsvc.fetch.charset import decode_html
+from feedsvc.fetch.origins import origin_allowed, origin_text
 from feedsvc.fetch.politeness import Clock, HostGate, Sleep, parse_retry_after
 from feedsvc.fetch.robots import ROBOTS_MAX_BYTES, RobotsCache, RobotsRules, rules_from_answer
-from feedsvc.model import FetchResult, FetchSettings, Tally, Validators
+from feedsvc.model import FetchResult, FetchSettings, Origins, Tally, Validators
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -41,6 +42,10 @@ _CHUNK = 64 * 1024
 # Without a Content-Type, this many leading bytes decide whether the body looks like markup.
 _SNIFF_BYTES = 512
 _ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
+# RFC 9309 2.3.1.2: follow at least five consecutive robots.txt redirects.
+_ROBOTS_REDIRECTS = 5
+
+log = logging.getLogger("feedsvc.fetch")
 
 
 @dataclass(frozen=True)
@@ -110,39 +115,48 @@ class Fetcher:
         self,
         url: str,
         *,
-        allowed_hosts: Collection[str],
+        allowed: Origins,
         robots: bool = True,
         validators: Validators | None = None,
+        tally: Tally | None = None,
     ) -> FetchResult:
-        """Fetch one HTML page of a site whose hosts are `allowed_hosts`; raises FetchError subclasses."""
-        tally = Tally()
-        reply = await self._follow(url, _host_set(allowed_hosts), robots, validators, tally)
+        """Fetch one HTML page of a site that may be fetched from `allowed`; raises FetchError subclasses.
+
+        Every request sent and body byte read is added to `tally` when the fetch ends, however it
+        ends: a fetch that raises (a timeout, a body over the cap) still counts what it cost."""
+        spent = Tally()
+        try:
+            reply = await self._follow(url, allowed, robots, validators, spent)
+        finally:
+            if tally is not None:
+                tally.requests += spent.requests
+                tally.bytes_read += spent.bytes_read
         if reply.status == 304:
             return FetchResult(
                 url=str(reply.url), status=304, text=None,
                 validators=_validators(reply.headers, fallback=validators),
-                not_modified=True, bytes_read=tally.bytes_read, requests=tally.requests,
+                not_modified=True, bytes_read=spent.bytes_read, requests=spent.requests,
             )
         text, charset = decode_html(reply.body, reply.charset, url=str(reply.url))
         return FetchResult(
             url=str(reply.url), status=reply.status, text=text,
             content_type=reply.content_type, charset=charset,
-            validators=_validators(reply.headers), bytes_read=tally.bytes_read,
-            requests=tally.requests,
+            validators=_validators(reply.headers), bytes_read=spent.bytes_read,
+            requests=spent.requests,
         )
 
     async def _follow(
         self,
         url: str,
-        allowed: frozenset[str],
+        allowed: Origins,
         robots: bool,
         validators: Validators | None,
         tally: Tally,
     ) -> _Reply:
-        """Request `url`, following redirects by hand: each hop is host-checked, robots-checked and counted."""
+        """Request `url`, following redirects by hand: each hop is origin-checked, robots-checked and counted."""
         current = _parse_url(url)
-        if not _host_allowed(current, allowed):
-            raise OffSite(url, f"host {current.host} is not one of the site's hosts")
+        if not origin_allowed(current, allowed):
+            raise OffSite(url, f"{origin_text(current)} is not one of the site's origins ({allowed})")
         headers = {"Accept": _ACCEPT}
         if validators is not None and validators.etag:
             headers["If-None-Match"] = validators.etag
@@ -151,7 +165,7 @@ class Fetcher:
         seen = {current}
         hops = 0
         while True:
-            if robots and not await self._robots_allow(current, tally):
+            if robots and not await self._robots_allow(current, allowed, tally):
                 raise RobotsDisallowed(str(current), "disallowed by robots.txt")
             reply = await self._exchange(current, headers, tally)
             if reply.status not in _REDIRECTS:
@@ -159,12 +173,11 @@ class Fetcher:
             location = reply.headers.get("Location")
             if not location:
                 raise HTTPStatusError(str(current), reply.status)
-            try:
-                target = current.join(URL(location)).with_fragment(None)
-            except ValueError as exc:
-                raise FetchError(url, f"unreadable redirect target {location!r}") from exc
-            if not _host_allowed(target, allowed):
-                raise OffSite(url, f"redirected to off-site host {target.host}")
+            target = _redirect_target(current, location)
+            if target is None:
+                raise FetchError(url, f"unreadable redirect target {location!r}")
+            if not origin_allowed(target, allowed):
+                raise OffSite(url, f"redirected to {origin_text(target)}, which is not one of the site's origins")
             if target in seen:
                 raise TooManyRedirects(url, f"redirect loop at {target}")
             hops += 1
@@ -260,30 +273,39 @@ class Fetcher:
             _require_markup(url, body)
         return _Reply(url, resp.status, resp.headers, body, content_type or "text/html", resp.charset)
 
-    async def _robots_allow(self, url: URL, tally: Tally) -> bool:
+    async def _robots_allow(self, url: URL, allowed: Origins, tally: Tally) -> bool:
         origin = url.origin()
-        rules = await self._robots.rules_for(str(origin), lambda: self._load_robots(origin, tally))
+        rules = await self._robots.rules_for(str(origin), lambda: self._load_robots(origin, allowed, tally))
         return rules.allows(str(url), self.config.user_agent)
 
-    async def _load_robots(self, origin: URL, tally: Tally) -> RobotsRules:
+    async def _load_robots(self, origin: URL, allowed: Origins, tally: Tally) -> RobotsRules:
+        """The origin's robots.txt, its redirects followed by hand and origin-checked like a page's.
+
+        A redirect to an origin the site may not be fetched from is not followed: robots.txt then
+        counts as unavailable (RFC 9309 2.3.1.3, as a 4xx: no rules), not as unreachable (2.3.1.4,
+        which would stop the site): the site answered, and what it pointed at is ours to refuse.
+        So are more than five redirects (2.3.1.2)."""
         session = await self._ensure_session()
         status: int | None = None
         text = ""
+        current = origin / "robots.txt"
         try:
-            async with self._gate.slot(origin.host or ""):
-                tally.requests += 1
-                async with session.get(origin / "robots.txt", max_redirects=5) as resp:
-                    # aiohttp follows robots.txt redirects itself (RFC 9309 allows five); count each hop.
-                    tally.requests += len(resp.history)
-                    status = resp.status
-                    if 200 <= status < 300:
-                        body = bytearray()
-                        async for chunk in resp.content.iter_chunked(_CHUNK):
-                            body += chunk
-                            tally.bytes_read += len(chunk)
-                            if len(body) >= ROBOTS_MAX_BYTES:
-                                break
-                        text = bytes(body[:ROBOTS_MAX_BYTES]).decode("utf-8", "replace")
+            for _ in range(_ROBOTS_REDIRECTS + 1):
+                async with self._gate.slot(current.host or ""):
+                    tally.requests += 1
+                    async with session.get(current, allow_redirects=False) as resp:
+                        status = resp.status
+                        if 200 <= status < 300:
+                            text = await _read_robots(resp, tally)
+                        location = resp.headers.get("Location") if status in _REDIRECTS else None
+                if location is None:
+                    break
+                target = _redirect_target(current, location)
+                if target is None or not origin_allowed(target, allowed):
+                    log.info("%s: robots.txt redirects to %r, not one of the site's origins: no rules",
+                             origin, location)
+                    break
+                current = target
         except (aiohttp.ClientError, OSError, _Dropped):  # OSError covers TimeoutError
             # An unreachable robots.txt does not block the site; it is asked again soon.
             status = None
@@ -337,15 +359,23 @@ def _parse_url(url: str) -> URL:
     return parsed.with_fragment(None)
 
 
-def _host_set(hosts: Collection[str]) -> frozenset[str]:
-    return frozenset(h.strip().lower().rstrip(".") for h in hosts)
+def _redirect_target(current: URL, location: str) -> URL | None:
+    """Where a Location header leads from `current` (None when it cannot be read as a URL)."""
+    try:
+        return current.join(URL(location)).with_fragment(None)
+    except (ValueError, TypeError):
+        return None
 
 
-def _host_allowed(url: URL, allowed: frozenset[str]) -> bool:
-    if url.scheme not in ("http", "https"):
-        return False
-    names = {(url.host or "").lower().rstrip("."), (url.raw_host or "").lower().rstrip(".")}
-    return bool(names & allowed)
+async def _read_robots(resp: aiohttp.ClientResponse, tally: Tally) -> str:
+    """A robots.txt body, read up to its size cap and counted."""
+    body = bytearray()
+    async for chunk in resp.content.iter_chunked(_CHUNK):
+        body += chunk
+        tally.bytes_read += len(chunk)
+        if len(body) >= ROBOTS_MAX_BYTES:
+            break
+    return bytes(body[:ROBOTS_MAX_BYTES]).decode("utf-8", "replace")
 
 
 def _require_markup(url: URL, head: bytes) -> None:

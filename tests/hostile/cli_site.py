@@ -21,33 +21,39 @@ from feedsvc.cli import main
 from feedsvc.config import load_config
 from feedsvc.store import open_store
 from feedsvc.web import make_app
-from tests.hostile.upstream import Answer, http_response
+from tests.support.upstream import RawAnswer, http_response
 
 SITE, SECTION = "hostile", "news"
 LIST_PATH = "/list/"
 
 
-def news_site(list_html: str, articles: dict[str, Answer | str]) -> dict[str, Answer]:
+def news_site(list_html: str, articles: dict[str, RawAnswer | str]) -> dict[str, RawAnswer]:
     """Routes of a one-section site: the list page and its articles (str bodies are served as UTF-8 HTML)."""
-    routes: dict[str, Answer] = {LIST_PATH: http_response(200, list_html)}
+    routes: dict[str, RawAnswer] = {LIST_PATH: http_response(200, list_html)}
     for path, answer in articles.items():
         routes[path] = http_response(200, answer) if isinstance(answer, str) else answer
     return routes
 
 
-def write_config(tmp_path: Path, origin: str, *, max_age_days: int = 3650) -> Path:
-    """A config with one site at `origin` and one section (its list page at LIST_PATH), SQLite in tmp_path."""
+def write_config(tmp_path: Path, origin: str, *, max_age_days: int = 3650, sections: dict[str, str] | None = None,
+                 site_extra: str = "", fetch_extra: str = "") -> Path:
+    """A config with one site at `origin`, SQLite in tmp_path. Its sections are `sections` (name → YAML
+    flow mapping), by default one, SECTION, with its list page at LIST_PATH; `site_extra` holds more
+    of the site's keys, one per line (e.g. "robots: false"); `fetch_extra` more fetch settings
+    (e.g. "max_bytes: 65536")."""
+    sections = sections or {SECTION: f'{{title: 要闻, url: "{origin}{LIST_PATH}"}}'}
+    lines = "".join(f"      {name}: {spec}\n" for name, spec in sections.items())
+    extra = "".join(f"    {line}\n" for line in site_extra.splitlines())
     path = tmp_path / "config.yaml"
     path.write_text(f"""
 store: {{url: "sqlite:///{tmp_path / 'feeds.db'}", max_entries: 50, max_age_days: {max_age_days}}}
-fetch: {{connect_timeout: 1s, read_timeout: 1s, total_timeout: 3s, min_delay: 0.001s, retries: 0, backoff: 0.01s}}
+fetch: {{connect_timeout: 1s, read_timeout: 1s, total_timeout: 3s, min_delay: 0.001s, retries: 0, backoff: 0.01s{", " + fetch_extra if fetch_extra else ""}}}
 sites:
   {SITE}:
     title: 测试站
     home: {origin}/
-    sections:
-      {SECTION}: {{title: 要闻, url: "{origin}{LIST_PATH}"}}
-""", encoding="utf-8")
+{extra}    sections:
+{lines}""", encoding="utf-8")
     return path
 
 

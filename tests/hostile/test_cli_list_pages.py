@@ -10,7 +10,7 @@ import pytest
 
 from feedsvc.cli import main
 from tests.hostile.test_cli_terminal import config_for, serving
-from tests.hostile.upstream import http_response
+from tests.support.upstream import http_response
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = str(REPO / "seeds")

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from feedsvc.cli import main
-from tests.hostile.upstream import RawUpstream, http_response
+from tests.support.upstream import RawUpstream, http_response
 
 # A screen clear and a window title (as character references: lxml keeps them), the 8-bit CSI and a
 # right-to-left override (raw UTF-8: both are characters HTML and XML allow). They sit in titles,

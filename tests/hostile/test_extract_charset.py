@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 
 from feedsvc.fetch import Fetcher
-from feedsvc.model import FetchSettings
-from tests.hostile.upstream import RawUpstream, http_response
+from feedsvc.model import FetchSettings, Origins
+from tests.support.upstream import RawUpstream, http_response
 
 TEXT = "慈溪新闻网记者熊洲报道：守土有责 守土担责。"
 SETTINGS = FetchSettings(min_delay=timedelta(0), retries=0)
@@ -24,9 +24,8 @@ def page(meta: str = "") -> bytes:
 
 async def fetch(upstream: RawUpstream, path: str) -> str | None:
     async with Fetcher(SETTINGS) as fetcher:
-        # The host and its host:port: allowed whether the host check reads ports (issue 7 #3) or not.
-        allowed = [upstream.host, f"{upstream.host}:{upstream.port}"]
-        result = await fetcher.get(f"{upstream.origin}{path}", allowed_hosts=allowed, robots=False)
+        allowed = Origins.of(urls=[upstream.origin])
+        result = await fetcher.get(f"{upstream.origin}{path}", allowed=allowed, robots=False)
     return result.text
 
 

@@ -13,7 +13,7 @@ from feedsvc.extract.article import extract_article
 from feedsvc.extract.links import find_links
 from feedsvc.model import Rules
 from tests.hostile.cli_site import news_site, read_feeds, refresh_cli, write_config
-from tests.hostile.upstream import RawUpstream, http_response
+from tests.support.upstream import RawUpstream, http_response
 
 ARTICLE_PATH = "/system/2021/12/08/000001.shtml"
 # What XML 1.0 forbids, as a page can spell it: character references and raw characters.

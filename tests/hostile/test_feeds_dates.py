@@ -18,7 +18,7 @@ import feedparser
 from lxml import etree
 
 from tests.hostile.cli_site import news_site, read_feeds, refresh_cli, write_config
-from tests.hostile.upstream import RawUpstream, http_response
+from tests.support.upstream import RawUpstream, http_response
 
 SH = ZoneInfo("Asia/Shanghai")
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -15,7 +15,7 @@ from feedsvc.extract.article import extract_article
 from feedsvc.model import Entry, Feed, Rules
 from feedsvc.render import render
 from tests.hostile.cli_site import news_site, read_feeds, refresh_cli, write_config
-from tests.hostile.upstream import RawUpstream
+from tests.support.upstream import RawUpstream
 
 URL_ATTRS = ("href", "src", "poster", "cite", "srcset", "action", "data", "background")
 HOSTILE_CONTENT = (

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from tests.hostile.cli_site import LIST_PATH, write_config
-from tests.hostile.upstream import RawUpstream, http_response
+from tests.support.upstream import RawUpstream, http_response
 
 REPO = Path(__file__).resolve().parents[2]
 

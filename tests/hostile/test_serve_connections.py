@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from tests.hostile.cli_site import LIST_PATH, SECTION, SITE, write_config
-from tests.hostile.upstream import RawUpstream, http_response
 from tests.nginx_site import free_port
+from tests.support.upstream import RawUpstream, http_response
 from tests.web_fixtures import Conn, raw_request
 
 REPO = Path(__file__).resolve().parents[2]

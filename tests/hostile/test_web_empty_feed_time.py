@@ -15,7 +15,7 @@ from feedsvc.config import load_config
 from feedsvc.store import open_store
 from feedsvc.web import make_app
 from tests.hostile.cli_site import LIST_PATH, SECTION, SITE, read_feeds, refresh_cli, write_config
-from tests.hostile.upstream import RawUpstream, http_response
+from tests.support.upstream import RawUpstream, http_response
 from tests.web_fixtures import NOW, Web, site_fixture, store_fixture  # noqa: F401 (fixtures)
 
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -5,13 +5,15 @@ names at it with StaticResolver). Each path gets a handler; the builders below s
 handler answers (a page in some charset, a status, a redirect, Retry-After, ETag/Last-Modified
 with 304, a slow or endless body, a dropped connection, a different answer per request) and every
 request is logged (host, path, headers, arrival time, status, body bytes). `RawUpstream` is a bare
-TCP server for answers aiohttp would refuse to send (no Content-Type, malformed HTTP, a TCP reset,
-a keep-alive connection closed under the client). `FakeTime` is an injected clock and sleep.
+TCP server controlled byte for byte, for answers aiohttp would refuse to send (no Content-Type,
+malformed HTTP, a TCP reset, a keep-alive connection closed under the client); it binds any loopback
+address (127.0.0.2 plays a host outside the config) and logs every request head it reads. `FakeTime` is an injected clock and sleep.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import socket
 import struct
@@ -249,42 +251,93 @@ def by_pattern(routes: Iterable[tuple[str, Callable[..., Awaitable[web.StreamRes
 RawScript = Callable[[asyncio.StreamWriter], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class RawRequest:
+    """One request head as the raw upstream read it."""
+
+    method: str
+    target: str  # path and query, as sent
+    headers: dict[str, str]  # lower-cased names; the last value of a repeated header
+
+
+RawAnswer = bytes | Callable[[RawRequest], bytes]
+
+
 @dataclass
 class RawUpstream:
-    """A bare TCP server: reads each request head on a connection (logging its path) and runs the
-    script registered for the path; the next request on the connection is read if it stays open."""
+    """A bare TCP server controlled byte for byte: `async with RawUpstream("127.0.0.2") as up:` (or
+    `running_raw(up)`) serves on `up.host`:`up.port`; bind it on 127.0.0.2 to play a host outside the config.
 
+    Each request head is logged in `requests` (so a test can assert a host was never contacted), then
+    answered by `scripts[target]` (an async script writing to the connection; the next request on the
+    connection is read if the script leaves it open), else by `routes[target]` or `routes[path]`
+    (bytes, or a callable of the request giving bytes; the connection is closed after them), else 404.
+    """
+
+    host: str = "127.0.0.1"
+    routes: dict[str, RawAnswer] = field(default_factory=dict)
     scripts: dict[str, RawScript] = field(default_factory=dict)
-    paths: list[str] = field(default_factory=list)
+    requests: list[RawRequest] = field(default_factory=list)
     port: int = 0
+    _server: asyncio.Server | None = None
+
+    @property
+    def origin(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def paths(self) -> list[str]:
+        """The request targets received, in order."""
+        return [r.target for r in self.requests]
+
+    async def __aenter__(self) -> RawUpstream:
+        self._server = await asyncio.start_server(self.handle, self.host, 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while not writer.is_closing():
             try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except (asyncio.IncompleteReadError, ConnectionError):
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError):
                 break
-            path = head.split(b" ", 2)[1].decode()
-            self.paths.append(path)
-            script = self.scripts.get(path)
-            if script is None:
-                writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            request = _parse_head(head)
+            self.requests.append(request)
+            script = self.scripts.get(request.target)
+            if script is not None:
+                await script(writer)
+                continue
+            answer = self.routes.get(request.target, self.routes.get(request.target.split("?", 1)[0]))
+            if answer is None:
+                answer = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            writer.write(answer(request) if callable(answer) else answer)
+            with contextlib.suppress(ConnectionError):
                 await writer.drain()
-                break
-            await script(writer)
+            break
         writer.close()
+
+
+def _parse_head(head: bytes) -> RawRequest:
+    request_line, *header_lines = head.decode("latin-1").split("\r\n")
+    method, target, _ = (request_line.split(" ", 2) + ["", ""])[:3]
+    headers = {}
+    for line in header_lines:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return RawRequest(method, target, headers)
 
 
 @asynccontextmanager
 async def running_raw(raw: RawUpstream) -> AsyncIterator[RawUpstream]:
-    """Serve `raw` on a free loopback port for the block (its `port` is set)."""
-    server = await asyncio.start_server(raw.handle, "127.0.0.1", 0)
-    raw.port = server.sockets[0].getsockname()[1]
-    try:
+    """Serve `raw` on a free port of its host for the block (its `port` is set)."""
+    async with raw:
         yield raw
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 def raw_sequence(*scripts: RawScript) -> RawScript:
@@ -329,3 +382,19 @@ def http_answer(body: bytes, *, status: str = "200 OK", headers: dict[str, str] 
     lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}",
              *(f"{k}: {v}" for k, v in (headers or {}).items())]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def http_response(status: int = 200, body: bytes | str = b"", *, headers: dict[str, str] | None = None,
+                  reason: str = "X") -> bytes:
+    """One ordinary HTML answer as bytes: UTF-8 HTML Content-Type, Content-Length, `Connection: close`
+    (each overridable by `headers`)."""
+    payload = body.encode() if isinstance(body, str) else body
+    head = {"Content-Type": "text/html; charset=utf-8", "Content-Length": str(len(payload)),
+            "Connection": "close", **(headers or {})}
+    lines = [f"HTTP/1.1 {status} {reason}"] + [f"{k}: {v}" for k, v in head.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
+
+
+def raw_redirect(location: str, status: int = 302) -> bytes:
+    """A redirect answer as bytes (Location sent exactly as given)."""
+    return http_response(status, b"", headers={"Location": location})
