@@ -57,16 +57,21 @@ sites:
     return path
 
 
-async def refresh_cli(config: Path) -> tuple[int, str]:
-    """`feedsvc refresh --config CONFIG` in a worker thread (it runs its own event loop): exit code, output."""
+async def run_cli(*argv: str) -> tuple[int, str]:
+    """`feedsvc ARGV` in a worker thread (it runs its own event loop): exit code and output (both streams)."""
 
     def run() -> tuple[int, str]:
         out = io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            code = main(["refresh", "--config", str(config)])
+            code = main(list(argv))
         return code, out.getvalue()
 
     return await asyncio.to_thread(run)
+
+
+async def refresh_cli(config: Path) -> tuple[int, str]:
+    """`feedsvc refresh --config CONFIG`: exit code and output."""
+    return await run_cli("refresh", "--config", str(config))
 
 
 async def read_feeds(config: Path) -> dict[str, bytes | str]:

@@ -5,8 +5,6 @@ the list page's validators are not remembered, so the next run reads the list ag
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import io
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,6 +14,7 @@ from aiohttp import web
 from feedsvc.cli import main
 from feedsvc.config import load_config
 from feedsvc.store import open_store
+from tests.hostile.cli_site import run_cli
 from tests.support.news_site import article_links, list_page, running_site
 from tests.support.upstream import page, slow
 
@@ -53,18 +52,6 @@ sites:
     return path
 
 
-async def cli(*argv: str) -> tuple[int, str]:
-    """`feedsvc ARGV` in a worker thread (it runs its own event loop): exit code and output."""
-
-    def run() -> tuple[int, str]:
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            code = main(list(argv))
-        return code, out.getvalue()
-
-    return await asyncio.to_thread(run)
-
-
 async def stored_paths(config_path: Path) -> set[str]:
     store = open_store(load_config(str(config_path)).store.url)
     await store.open()
@@ -81,7 +68,7 @@ async def test_a_section_of_dripping_articles_ends_at_its_deadline_keeping_what_
             site.upstream.route(path, drip)
         config = write_config(tmp_path, port)
         started = time.monotonic()
-        code, out = await cli("refresh", "--config", str(config), "news/a")
+        code, out = await run_cli("refresh", "--config", str(config), "news/a")
         took = time.monotonic() - started
     assert code == 0, out
     assert 0.9 < took < 4, out  # 1 s deadline; without it, 2 x 10 s total timeouts per dripping article
@@ -96,12 +83,12 @@ async def test_the_next_run_reads_the_list_again_and_fetches_what_the_deadline_c
             site.upstream.route(path, drip)
         config = write_config(tmp_path, port)
         started = time.monotonic()
-        await cli("refresh", "--config", str(config), "news/a")
+        await run_cli("refresh", "--config", str(config), "news/a")
         assert time.monotonic() - started < 4  # cut by the deadline
         assert await stored_paths(config) == set(FAST)
         for path in DRIPPING:  # the site is quick again
             del site.upstream.routes[path]
-        code, out = await cli("refresh", "--config", str(config), "news/a")
+        code, out = await run_cli("refresh", "--config", str(config), "news/a")
         second_list = [hit for hit in site.upstream.hits if hit.path == "/a/"][-1]
     assert code == 0, out
     # No validators were remembered from the cut run: a plain GET, answered 200, not a 304.
@@ -119,7 +106,7 @@ async def test_the_deadline_stops_reading_further_list_pages(tmp_path):
             site.upstream.route("/a/" if n == 1 else f"/a/{n}.html", slow(0.4, page(links)))
         config = write_config(tmp_path, port, rules=', next_page: "a.next", max_pages: 10')
         started = time.monotonic()
-        code, out = await cli("refresh", "--config", str(config), "news/a")
+        code, out = await run_cli("refresh", "--config", str(config), "news/a")
         took = time.monotonic() - started
         pages_read = sum(1 for hit in site.upstream.hits if hit.path.startswith("/a/"))
     assert code == 0, out

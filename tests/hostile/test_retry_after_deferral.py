@@ -5,8 +5,6 @@ scheduler and by `feedsvc refresh` (which says so and sends nothing); `--force` 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +12,6 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from feedsvc.cli import main
 from feedsvc.config import Config, load_config
 from feedsvc.deferral import MAX_DEFERRAL, sections_on_host
 from feedsvc.fetch import Fetcher
@@ -23,6 +20,7 @@ from feedsvc.refresh import SectionRefresher
 from feedsvc.scheduler import RefreshScheduler, first_runs
 from feedsvc.store import open_store
 from feedsvc.web import make_app
+from tests.hostile.cli_site import run_cli
 from tests.support.news_site import FixtureSite, running_site
 from tests.support.upstream import status
 
@@ -45,18 +43,6 @@ sites:
       b: {{title: 社会, url: "{origin}/b/"}}
 """, encoding="utf-8")
     return path
-
-
-async def cli(*argv: str) -> tuple[int, str]:
-    """`feedsvc ARGV` in a worker thread (it runs its own event loop): exit code and output."""
-
-    def run() -> tuple[int, str]:
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            code = main(list(argv))
-        return code, out.getvalue()
-
-    return await asyncio.to_thread(run)
 
 
 @pytest.fixture
@@ -83,7 +69,7 @@ async def stored_state(config_path: Path, section: str = "a"):
 async def test_a_429_with_retry_after_stores_a_deferral_of_that_length(throttled):
     site, config = throttled
     before = datetime.now(UTC)
-    code, out = await cli("refresh", "--config", str(config), "news/a")
+    code, out = await run_cli("refresh", "--config", str(config), "news/a")
     assert code == 1, out
     state = await stored_state(config)  # a store opened afresh: what a restarted service reads
     assert state.deferred_until is not None
@@ -92,9 +78,9 @@ async def test_a_429_with_retry_after_stores_a_deferral_of_that_length(throttled
 
 async def test_a_deferred_section_is_skipped_by_refresh_which_says_until_when(throttled):
     site, config = throttled
-    await cli("refresh", "--config", str(config), "news/a")
+    await run_cli("refresh", "--config", str(config), "news/a")
     asked = len(site.upstream.hits)
-    code, out = await cli("refresh", "--config", str(config), "news/a")
+    code, out = await run_cli("refresh", "--config", str(config), "news/a")
     assert len(site.upstream.hits) == asked  # not even robots.txt
     assert code == 0, out  # the site asked for the pause: not a failure
     until = (await stored_state(config)).deferred_until
@@ -105,9 +91,9 @@ async def test_a_deferred_section_is_skipped_by_refresh_which_says_until_when(th
 
 async def test_the_sites_other_sections_on_that_host_are_deferred_too(throttled):
     site, config = throttled
-    await cli("refresh", "--config", str(config), "news/a")
+    await run_cli("refresh", "--config", str(config), "news/a")
     asked = len(site.upstream.hits)
-    code, out = await cli("refresh", "--config", str(config))
+    code, out = await run_cli("refresh", "--config", str(config))
     assert code == 0, out
     assert len(site.upstream.hits) == asked and list_requests(site, "/b/") == 0
     assert "0 sections, 0 failed, 2 deferred" in out and "news/b: deferred until" in out
@@ -127,9 +113,9 @@ def test_only_sections_read_from_the_throttling_host_share_its_deferral():
 
 async def test_force_refreshes_a_deferred_section_and_a_success_ends_the_deferral(throttled):
     site, config = throttled
-    await cli("refresh", "--config", str(config), "news/a")
+    await run_cli("refresh", "--config", str(config), "news/a")
     del site.upstream.routes["/a/"]  # the site is answering again
-    code, out = await cli("refresh", "--force", "--config", str(config), "news/a")
+    code, out = await run_cli("refresh", "--force", "--config", str(config), "news/a")
     assert code == 0, out
     assert list_requests(site) == 2
     assert (await stored_state(config)).deferred_until is None
@@ -139,14 +125,14 @@ async def test_a_retry_after_of_a_year_defers_at_most_a_day(tmp_path):
     async with running_site() as (site, port):
         site.upstream.route("/a/", status(503, {"Retry-After": str(365 * 86400)}))
         config = write_config(tmp_path, port)
-        await cli("refresh", "--config", str(config), "news/a")
+        await run_cli("refresh", "--config", str(config), "news/a")
     until = (await stored_state(config)).deferred_until
     assert until is not None and until <= datetime.now(UTC) + MAX_DEFERRAL
 
 
 async def test_the_deferral_is_shown_on_healthz_and_the_index_page(throttled):
     site, config = throttled
-    await cli("refresh", "--config", str(config), "news/a")
+    await run_cli("refresh", "--config", str(config), "news/a")
     cfg = load_config(str(config))
     store = open_store(cfg.store.url)
     await store.open()
