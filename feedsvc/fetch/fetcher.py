@@ -334,7 +334,7 @@ async def _no_hidden_resend(
     On a dropped keep-alive connection aiohttp resends an idempotent request once, by itself
     (RFC 9112 9.3.1.1). Our own retries already cover that case, with backoff, the per-host gate
     and a request count; a hidden second send would bypass all three. aiohttp offers no public
-    switch for it (only the private ClientSession._retry_connection, which its own TestClient
+    switch for it (only a private retry-connection flag on ClientSession, which its own TestClient
     sets), but it resends only on ClientOSError / ServerDisconnectedError raised by the send:
     carried out of the session as `_Dropped`, the error ends this attempt and `_exchange` decides.
     tests/test_fetch.py shows the server sees exactly one request per attempt.
