@@ -225,6 +225,8 @@ class Feed:
     # When the store last looked at the section (its last refresh), or when a server first served a
     # section never refreshed: the feed's time while it has no entries (else an empty feed says 1970).
     checked: datetime | None = None
+    # The WebSub hub the feed advertises (with its own URL as rel="self"); None: no hub, no hub links.
+    hub: str | None = None
 
     @property
     def updated(self) -> datetime | None:
