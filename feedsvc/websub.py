@@ -51,7 +51,8 @@ class WebSubPublisher:
         self.sent = 0
         self.failed = 0
         self._session: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._running: dict[tuple[str, str], asyncio.Task[None]] = {}  # by section
+        self._again: set[tuple[str, str]] = set()  # sections changed again while being published
 
     def refreshed(self, report: RefreshReport) -> None:
         """The after-refresh hook: publish the section when the refresh stored new or changed entries."""
@@ -59,11 +60,32 @@ class WebSubPublisher:
             self.publish(report.site, report.section)
 
     def publish(self, site: str, section: str) -> asyncio.Task[None]:
-        """Start publishing the section's feed URLs in the background; returns the task (tracked for close)."""
-        task = asyncio.create_task(self._publish(site, section), name=f"feedsvc-websub-{site}/{section}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Publish the section's feed URLs in the background; returns the task (tracked for close).
+
+        One task per section at most: a change while the section is being published (a slow or
+        retried hub) is published once more when that round ends, however many changes came meanwhile,
+        since the hub may have fetched the feeds before the latest one."""
+        key = (site, section)
+        running = self._running.get(key)
+        if running is not None and not running.done():  # done: its last look at `_again` is behind it
+            self._again.add(key)
+            return running
+        task = asyncio.create_task(self._publish_until_current(key), name=f"feedsvc-websub-{site}/{section}")
+        self._running[key] = task
+        task.add_done_callback(self._finished)
         return task
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        for key, running in list(self._running.items()):
+            if running is task:
+                del self._running[key]
+
+    async def _publish_until_current(self, key: tuple[str, str]) -> None:
+        while True:
+            self._again.discard(key)
+            await self._publish(*key)
+            if key not in self._again:
+                return
 
     async def _publish(self, site: str, section: str) -> None:
         urls = topic_urls(self.base_url, site, section)
@@ -85,8 +107,7 @@ class WebSubPublisher:
                 # No redirects: a POST is not resent to wherever a hub points; the operator configures that URL.
                 async with self._client().post(self.hub, data={"hub.mode": "publish", "hub.url": url},
                                                allow_redirects=False) as response:
-                    await response.read()
-                    status = response.status
+                    status = response.status  # the body says nothing more; leaving unread, it is not downloaded
             except (aiohttp.ClientError, TimeoutError) as exc:
                 problem = f"{type(exc).__name__}: {exc}".rstrip(": ")
                 continue
@@ -109,8 +130,8 @@ class WebSubPublisher:
 
     async def close(self, grace: float = 1.0) -> None:
         """Let pings in flight finish for up to `grace` seconds, cancel the rest, close the session."""
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+        if self._running:
+            _, pending = await asyncio.wait(set(self._running.values()), timeout=grace)
             for task in pending:
                 task.cancel()
             if pending:

@@ -277,6 +277,22 @@ async def test_publisher_times_out_a_silent_hub_and_gives_up_on_a_refused_connec
     assert (refused.sent, refused.failed) == (0, 3)
 
 
+async def test_changes_during_a_publish_are_published_once_more_after_it():
+    async with running_hub(FixtureHub(delay=0.3)) as hub:
+        publisher = WebSubPublisher(hub.url, PUBLIC)
+        first = publisher.publish("news", "a")
+        await until(lambda: len(hub.pings) == 3, "the first round to reach the hub")
+        # Three more changes while the hub is still answering: one more round, not three.
+        again = [publisher.publish("news", "a") for _ in range(3)]
+        other = publisher.publish("news", "b")  # another section is published on its own
+        assert all(task is first for task in again) and other is not first
+        await first
+        await other
+        await publisher.close()
+    assert sorted(hub.urls()) == sorted(topic_urls(PUBLIC, "news", "a") * 2 + topic_urls(PUBLIC, "news", "b"))
+    assert (publisher.sent, publisher.failed) == (9, 0)
+
+
 async def test_close_cancels_pings_still_waiting_after_the_grace():
     async with running_hub(FixtureHub(delay=30)) as hub:
         publisher = WebSubPublisher(hub.url, PUBLIC, timeout=60)
