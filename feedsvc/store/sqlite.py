@@ -355,6 +355,13 @@ class SQLiteStore:
         return [state_from_row(row) for row in rows]
 
     @_translated
+    async def entry_counts(self) -> dict[tuple[str, str], int]:
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(
+                "SELECT site, section, COUNT(*) FROM section_entries GROUP BY site, section")
+        return {(site, section): count for site, section, count in rows}
+
+    @_translated
     async def revision(self, site: str, section: str) -> int:
         async with self._reading() as db:
             rows = list(await db.execute_fetchall(
