@@ -23,6 +23,7 @@ from typing import Literal
 from feedsvc.config import SectionRef
 from feedsvc.model import SectionState
 from feedsvc.scheduler import due_at
+from feedsvc.store import Store
 
 STALE_AFTER = 3  # refresh intervals without a success before a section counts as stale
 
@@ -111,3 +112,10 @@ def status_report(
         for ref in refs
     ]
     return StatusReport(status=overall_status(sections), sections=sections, now=now)
+
+
+async def read_status(refs: Sequence[SectionRef], store: Store, now: datetime) -> StatusReport:
+    """The status of these sections as the store has it (raises StoreError when it cannot answer)."""
+    states = await store.section_states()
+    counts = await store.entry_counts()
+    return status_report(refs, states, counts, now)

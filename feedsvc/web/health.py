@@ -14,7 +14,7 @@ from aiohttp import web
 from feedsvc.clock import Clock
 from feedsvc.config import Config
 from feedsvc.errors import FeedsvcError
-from feedsvc.section_status import SectionReport, StatusReport, status_report
+from feedsvc.section_status import SectionReport, StatusReport, read_status
 from feedsvc.store import Store
 from feedsvc.web.representation import SERVER
 
@@ -57,13 +57,6 @@ def status_json(report: StatusReport) -> dict[str, Any]:
     }
 
 
-async def read_status(config: Config, store: Store, now: datetime) -> StatusReport:
-    """The status of every configured section as the store has it (raises StoreError if it cannot answer)."""
-    states = await store.section_states()
-    counts = await store.entry_counts()
-    return status_report(config.section_refs(), states, counts, now)
-
-
 class HealthViews:
     """The three routes over one config and store; `clock` says what now is."""
 
@@ -93,7 +86,7 @@ class HealthViews:
     async def status(self, request: web.Request) -> web.Response:
         """Every section's state and the overall status; 503 (status failing) when the store cannot answer."""
         try:
-            report = await read_status(self.config, self.store, self.clock())
+            report = await read_status(self.config.section_refs(), self.store, self.clock())
         except FeedsvcError as exc:
             return web.json_response({"status": "failing", "error": f"store not answering: {exc}"},
                                      status=503, headers=HEADERS)
