@@ -6,6 +6,7 @@ The app's clock is injected (`NOW`), so ages, staleness and next-due times are e
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -13,9 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
+from feedsvc.app import build_app
+from feedsvc.config import Config
+from feedsvc.fetch.resolver import StaticResolver
 from feedsvc.model import RefreshReport
 from feedsvc.store import Store, open_store
+from tests.support.news_site import HOST, make_config, running_site
 from tests.web_fixtures import (
     NOW,
     SITE,
@@ -208,3 +214,32 @@ async def test_status_json_is_503_failing_when_the_store_cannot_answer(web: Web)
     status, headers, doc = await get(web, "/status.json")
     assert (status, doc["status"], headers["Cache-Control"]) == (503, "failing", "no-store")
     assert "is not open" in doc["error"]
+
+
+# -- the whole service: scheduler, fetcher and store behind the same routes ------------------------
+
+async def test_the_running_service_reports_its_own_refreshes(tmp_path: Path) -> None:
+    async with running_site() as (site, port):
+        site.modes["b"] = "5xx"
+        data = make_config(port, str(tmp_path / "live.db"), retries=0).model_dump(exclude={"source_file"})
+        data["store"]["max_age_days"] = 36500  # the fixture articles are from 2021; the clock is real
+        config = Config.model_validate(data)
+        app = build_app(config, resolver=StaticResolver({HOST: ("127.0.0.1", port)}), spread=timedelta(seconds=0.05))
+        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+            assert (await client.get("/readyz")).status == 200
+            for _ in range(100):  # bounded wait for the scheduler's first runs
+                doc = await (await client.get("/status.json")).json()
+                if all(s["status"] != "pending" for s in doc["sections"].values()):
+                    break
+                await asyncio.sleep(0.1)
+            assert (await (await client.get("/healthz")).json()) == {"status": "alive"}
+    a, b = doc["sections"]["news/a"], doc["sections"]["news/b"]
+    assert doc["status"] == "degraded"
+    assert (a["status"], a["entries_stored"], a["consecutive_failures"], a["last_error"]) == ("ok", 4, 0, None)
+    assert (b["status"], b["entries_stored"], b["consecutive_failures"]) == ("failing", 0, 1)
+    assert "502" in b["last_error"]
+    for section in (a, b):
+        attempted = datetime.fromisoformat(section["last_attempt"])
+        # the default interval, no backoff after one failure
+        assert datetime.fromisoformat(section["next_due"]) == attempted + timedelta(minutes=15)
+        assert 0 < section["last_duration_seconds"] < 10
