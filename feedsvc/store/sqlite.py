@@ -117,6 +117,11 @@ class SQLiteStore:
             await writer.close()
 
     async def _connect(self, *, query_only: bool) -> aiosqlite.Connection:
+        if self.path != ":memory:":
+            # A file that cannot be opened fails here, before aiosqlite starts a thread: after a failed
+            # aiosqlite.connect its worker thread reports to the event loop later, which a command's
+            # asyncio.run may have closed by then (a thread traceback after the one error line).
+            sqlite3.connect(self.path).close()
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so sqlite3 must not begin for us.
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         try:
