@@ -269,6 +269,7 @@ class SectionState:
     # The site asked (Retry-After on a 429/503) not to be asked again before this time: no refresh,
     # scheduled or `feedsvc refresh`, runs before it (`--force` aside).
     deferred_until: datetime | None = None
+    last_duration: timedelta | None = None  # how long the last refresh (ok or not) took
 
 
 @dataclass(frozen=True)
