@@ -22,7 +22,7 @@ from typing import Literal
 
 from feedsvc.config import SectionRef
 from feedsvc.model import SectionState
-from feedsvc.scheduler import due_at
+from feedsvc.schedule import due_at
 from feedsvc.store import Store
 
 STALE_AFTER = 3  # refresh intervals without a success before a section counts as stale

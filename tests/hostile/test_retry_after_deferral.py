@@ -17,7 +17,8 @@ from feedsvc.deferral import MAX_DEFERRAL, sections_on_host
 from feedsvc.fetch import Fetcher
 from feedsvc.model import SectionState
 from feedsvc.refresh import SectionRefresher
-from feedsvc.scheduler import RefreshScheduler, first_runs
+from feedsvc.schedule import first_runs
+from feedsvc.scheduler import RefreshScheduler
 from feedsvc.store import open_store
 from feedsvc.web import make_app
 from tests.hostile.cli_site import run_cli
