@@ -23,6 +23,7 @@ from feedsvc.refresh import SectionRefresher
 from feedsvc.scheduler import RefreshScheduler
 from feedsvc.store import open_store
 from feedsvc.web import FEED_CACHE, make_app
+from feedsvc.web.metrics import METRICS
 
 
 def build_app(
@@ -35,8 +36,9 @@ def build_app(
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         await store.open()
-        fetcher = Fetcher(config.fetch.plain(), resolver=resolver)
-        refresher = SectionRefresher(fetcher, store, clock=clock)
+        metrics = app[METRICS]
+        fetcher = Fetcher(config.fetch.plain(), resolver=resolver, on_request=metrics.upstream)
+        refresher = SectionRefresher(fetcher, store, clock=clock, on_report=metrics.refreshed)
         scheduler = None
         if schedule:
             cache = app[FEED_CACHE]
