@@ -31,6 +31,9 @@ def status_class(status: int | None) -> str:
     return f"{status // 100}xx"
 
 
+OUTCOMES = ("ok", "not_modified", "failed")
+
+
 def refresh_outcome(report: RefreshReport) -> str:
     """"failed", "not_modified" (the list page answered 304) or "ok"."""
     if not report.ok:
@@ -42,9 +45,11 @@ class Metrics:
     """Every metric of one service instance; `registry` is what GET /metrics exposes.
 
     `hosts` are the upstream hosts the config allows (each site's `hosts()`): the only values the
-    host label takes besides "other"."""
+    host label takes besides "other". Each of `sections` (site, section) has its refresh series from
+    the start, at 0, so that `increase()` and alerts see a section that never refreshed."""
 
-    def __init__(self, hosts: Iterable[str] = (), *, version: str | None = None):
+    def __init__(self, hosts: Iterable[str] = (), sections: Iterable[tuple[str, str]] = (), *,
+                 version: str | None = None):
         self.hosts = frozenset(h.lower() for h in hosts)
         self.registry = registry = CollectorRegistry(auto_describe=True)
         self.refreshes = Counter(
@@ -56,6 +61,10 @@ class Metrics:
         self.last_success = Gauge(
             "feedsvc_last_success_timestamp_seconds",
             "When each section last refreshed successfully (Unix time), as seen by this process.",
+            ["site", "section"], registry=registry)
+        self.consecutive_failures = Gauge(
+            "feedsvc_section_consecutive_failures",
+            "Refreshes of each section that failed in a row, as seen by this process (0 after a success).",
             ["site", "section"], registry=registry)
         self.upstream_requests = Counter(
             "feedsvc_upstream_requests", "HTTP requests sent to sites (robots.txt, redirects and retries "
@@ -86,6 +95,10 @@ class Metrics:
             "feedsvc_feed_cache_misses", "Feed requests that had to wait for a rendering.", registry=registry)
         build = Info("feedsvc_build", "The running feedsvc's version and Python.", registry=registry)
         build.info({"version": version or _version(), "python": platform.python_version()})
+        for site, section in sections:
+            for outcome in OUTCOMES:
+                self.refreshes.labels(site, section, outcome)
+            self.consecutive_failures.labels(site, section)
 
     # -- hooks: plain calls, handed to the rooms that see the events ----------------------------------
 
@@ -97,6 +110,9 @@ class Metrics:
         self.refresh_duration.labels(site, section).observe(max(0.0, seconds))
         if report.ok:
             self.last_success.labels(site, section).set(report.finished.timestamp())
+            self.consecutive_failures.labels(site, section).set(0)
+        else:
+            self.consecutive_failures.labels(site, section).inc()
         self.articles.labels(site, section, "extracted").inc(report.articles_fetched)
         self.articles.labels(site, section, "failed").inc(report.articles_failed)
         self.entries_stored.labels(site, section, "inserted").inc(report.inserted)

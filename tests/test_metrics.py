@@ -6,11 +6,15 @@ from a URL or query string. The exposition is read back with prometheus_client's
 from __future__ import annotations
 
 import asyncio
+import re
+import shutil
+import subprocess
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
+import yaml
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -20,7 +24,7 @@ from feedsvc.fetch.resolver import StaticResolver
 from feedsvc.store import open_store
 from feedsvc.web import make_app
 from feedsvc.web.metrics import METRICS
-from tests.support import NOW
+from tests.support import NOW, REPO
 from tests.support.news_site import HOST, make_config
 
 Labels = dict[str, str]
@@ -98,6 +102,8 @@ async def test_a_failing_section_counts_a_failed_refresh_and_its_5xx_answers(sit
     assert value(text, "feedsvc_refreshes_total", section="a", outcome="ok") == 0
     assert value(text, "feedsvc_refreshes_total", section="b", outcome="ok") == 1
     assert value(text, "feedsvc_last_success_timestamp_seconds", section="a") == 0
+    assert value(text, "feedsvc_section_consecutive_failures", section="a") == 1
+    assert value(text, "feedsvc_section_consecutive_failures", section="b") == 0
     # retries=1: the list page was asked twice, both answered 502.
     assert value(text, "feedsvc_upstream_requests_total", host=HOST, status_class="5xx") == 2
 
@@ -176,3 +182,60 @@ async def test_each_app_has_its_own_registry(web_client, tmp_path):
         await store.close()
     assert value(text, "feedsvc_feed_requests_total") == 0
     assert value(await scrape(web_client), "feedsvc_feed_requests_total", format="rss") == 1
+
+
+ALERTS = REPO / "deploy" / "alerts.yml"
+ALERT_TESTS = REPO / "tests" / "fixtures" / "alerts.test.yml"
+# Metrics the rules read that Prometheus itself (up) or blackbox_exporter (probe_success) makes.
+EXTERNAL = {"up", "probe_success"}
+PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool",
+                "offset", "inf", "nan"}
+
+
+def metric_names(expr: str) -> set[str]:
+    """The metric names a PromQL expression reads: its identifiers, less label matchers, strings,
+    ranges, function calls and keywords."""
+    bare = re.sub(r'"(?:[^"\\]|\\.)*"', "", expr)  # strings first: they may hold braces
+    bare = re.sub(r"\{[^}]*\}|\[[^\]]*\]", " ", bare)
+    bare = re.sub(r"\b(by|without|on|ignoring)\s*\([^)]*\)", " ", bare)
+    names = set(re.findall(r"(?<![\w.])([A-Za-z_:][\w:]*)\b(?!\s*\()", bare))
+    return {n for n in names if n.lower() not in PROMQL_WORDS}
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    doc = yaml.safe_load(ALERTS.read_text(encoding="utf-8"))
+    assert set(doc) == {"groups"}
+    assert all(set(group) == {"name", "rules"} and group["name"] for group in doc["groups"])
+    return [rule for group in doc["groups"] for rule in group["rules"]]
+
+
+def test_metric_names_reads_identifiers_only():
+    expr = 'sum by (instance) (increase(x_total{a="b}"}[1h])) == 0 and on(a) rate(y[5m]) > bool 2'
+    assert metric_names(expr) == {"x_total", "y"}
+
+
+def test_alert_rules_are_well_formed():
+    rules = alert_rules()
+    assert {r["alert"] for r in rules} >= {"FeedsvcSectionFailing", "FeedsvcNothingRefreshed", "FeedsvcNotReady"}
+    for rule in rules:
+        assert set(rule) == {"alert", "expr", "for", "labels", "annotations"}, rule
+        assert re.fullmatch(r"\d+[smh]", rule["for"]), rule["for"]
+        assert rule["labels"]["severity"] in {"warning", "critical"}
+        assert {"summary", "description"} <= set(rule["annotations"])
+
+
+async def test_every_metric_the_alert_rules_read_is_exposed(web_client):
+    """A section that never refreshed already has the series the alerts read (at 0)."""
+    used = set().union(*(metric_names(rule["expr"]) for rule in alert_rules())) - EXTERNAL
+    assert used, "the rules read no feedsvc metric"
+    exposed = {name for name, _, _ in samples(await scrape(web_client))}
+    assert used <= exposed, used - exposed
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (Debian: prometheus)")
+def test_promtool_checks_the_alert_rules_and_their_unit_tests():
+    check = subprocess.run(["promtool", "check", "rules", str(ALERTS)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    unit = subprocess.run(["promtool", "test", "rules", ALERT_TESTS.name], cwd=ALERT_TESTS.parent,
+                          capture_output=True, text=True)
+    assert unit.returncode == 0, unit.stdout + unit.stderr

@@ -27,7 +27,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def metrics_for(config: Config) -> Metrics:
     """A new registry of every metric, its host label bounded by the configured sites' hosts."""
-    return Metrics(host for site in config.sites.values() for host in site.hosts())
+    return Metrics((host for site in config.sites.values() for host in site.hosts()),
+                   ((ref.site_name, ref.name) for ref in config.section_refs()))
 
 
 def request_counter(metrics: Metrics) -> Middleware:
