@@ -45,7 +45,7 @@ def build_app(
             scheduler = RefreshScheduler(
                 config.section_refs(), refresher.refresh,
                 on_done=lambda report: cache.invalidate(report.site, report.section),
-                section_state=store.section_state, spread=spread)
+                section_state=store.section_state, spread=spread, on_lag=metrics.scheduler_lag.observe)
             scheduler.start({(s.site, s.section): s for s in await store.section_states()})
         try:
             yield

@@ -20,6 +20,8 @@ OTHER = "other"  # the one label value for anything outside the configured or kn
 
 # Refreshes take from a 304 answered in milliseconds to a section deadline of minutes.
 _REFRESH_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+# The scheduler starts a job within milliseconds unless the loop is blocked or the machine slept.
+_LAG_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300)
 # A render is a feed of at most a few hundred entries: milliseconds.
 _RENDER_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1)
 
@@ -66,6 +68,10 @@ class Metrics:
             "feedsvc_section_consecutive_failures",
             "Refreshes of each section that failed in a row, as seen by this process (0 after a success).",
             ["site", "section"], registry=registry)
+        self.scheduler_lag = Histogram(
+            "feedsvc_scheduler_lag_seconds", "How late a scheduled refresh started after its planned time "
+            "(due time plus jitter): a busy event loop or a suspended machine.",
+            buckets=_LAG_BUCKETS, registry=registry)
         self.upstream_requests = Counter(
             "feedsvc_upstream_requests", "HTTP requests sent to sites (robots.txt, redirects and retries "
             "included) by status class; \"error\" when no answer came.",

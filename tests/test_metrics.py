@@ -88,6 +88,8 @@ async def test_refresh_moves_refresh_article_entry_and_upstream_counters(service
     assert value(text, "feedsvc_upstream_requests_total", host=HOST, status_class="2xx") == sent
     assert value(text, "feedsvc_upstream_bytes_total", host=HOST) > 1000
     assert value(text, "feedsvc_build_info") == 1
+    assert value(text, "feedsvc_scheduler_lag_seconds_count") == 2
+    assert 0 <= value(text, "feedsvc_scheduler_lag_seconds_sum") < 5
 
 
 async def test_a_failing_section_counts_a_failed_refresh_and_its_5xx_answers(site, tmp_path):
