@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+from prometheus_client import Counter
 from prometheus_client.exposition import choose_encoder
 
 from feedsvc.config import Config
@@ -36,6 +37,17 @@ def request_counter(metrics: Metrics) -> Middleware:
     feeds = metrics.feed_requests
     others = metrics.http_requests
     known = frozenset(FORMATS)
+    # Each labelled counter looked up once: `labels()` takes a lock and checks its arguments on every
+    # call (3.4 µs against 0.9 µs for the increment alone). Bounded: formats, routes, our statuses.
+    children: dict[tuple[str, str, int], Counter] = {}
+
+    def child(kind: str, label: str, status: int) -> Counter:
+        key = (kind, label, status)
+        found = children.get(key)
+        if found is None:
+            family = feeds if kind == "feed" else others
+            found = children[key] = family.labels(label, str(status))
+        return found
 
     def count(request: web.Request, status: int) -> None:
         info = request.match_info
@@ -43,9 +55,9 @@ def request_counter(metrics: Metrics) -> Middleware:
         pattern = resource.canonical if resource is not None else OTHER
         if pattern == FEED_ROUTE:
             fmt = info.get("fmt", "")
-            feeds.labels(fmt if fmt in known else OTHER, str(status)).inc()
+            child("feed", fmt if fmt in known else OTHER, status).inc()
         else:
-            others.labels(OTHER if pattern == _CATCH_ALL else pattern, str(status)).inc()
+            child("route", OTHER if pattern == _CATCH_ALL else pattern, status).inc()
 
     @web.middleware
     async def counted(request: web.Request, handler: Handler) -> web.StreamResponse:
