@@ -172,6 +172,15 @@ async def test_feed_requests_are_counted_by_format_and_status(web_client):
     assert not any("/no/" in v or "?" in v for v in labels)
 
 
+async def test_a_scraper_asking_for_openmetrics_gets_it(web_client):
+    resp = await web_client.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    assert resp.status == 200
+    assert resp.headers["Content-Type"].startswith("application/openmetrics-text")
+    text = await resp.text()
+    assert text.rstrip().endswith("# EOF") and "feedsvc_build_info" in text
+    assert resp.headers["Cache-Control"] == "no-store"
+
+
 async def test_each_app_has_its_own_registry(web_client, tmp_path):
     assert (await web_client.get("/news/a.rss")).status == 200
     config = make_config(1, str(tmp_path / "other.db"))
