@@ -24,6 +24,7 @@ from feedsvc.refresh import SectionRefresher
 from feedsvc.scheduler import RefreshScheduler
 from feedsvc.store import open_store
 from feedsvc.web import FEED_CACHE, make_app
+from feedsvc.web.metrics import METRICS
 from feedsvc.websub import WebSubPublisher
 
 
@@ -37,8 +38,9 @@ def build_app(
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         await store.open()
-        fetcher = Fetcher(config.fetch.plain(), resolver=resolver)
-        refresher = SectionRefresher(fetcher, store, clock=clock)
+        metrics = app[METRICS]
+        fetcher = Fetcher(config.fetch.plain(), resolver=resolver, on_request=metrics.upstream)
+        refresher = SectionRefresher(fetcher, store, clock=clock, on_report=metrics.refreshed)
         scheduler = None
         hub = config.server.websub_hub
         publisher = WebSubPublisher(hub, config.server.base_url) if hub else None
@@ -52,7 +54,7 @@ def build_app(
 
             scheduler = RefreshScheduler(
                 config.section_refs(), refresher.refresh, on_done=refreshed,
-                section_state=store.section_state, spread=spread)
+                section_state=store.section_state, spread=spread, on_lag=metrics.scheduler_lag.observe)
             scheduler.start({(s.site, s.section): s for s in await store.section_states()})
         try:
             yield

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from feedsvc.clock import Clock, utcnow
@@ -25,9 +25,12 @@ log = logging.getLogger("feedsvc.refresh")
 
 
 class SectionRefresher:
-    """Refreshes sections with one shared fetcher and store; `clock` is injectable for tests."""
+    """Refreshes sections with one shared fetcher and store; `clock` is injectable for tests;
+    `on_report(report)` hears every finished refresh (metrics)."""
 
-    def __init__(self, fetcher: Fetcher, store: Store, *, clock: Clock = utcnow):
+    def __init__(self, fetcher: Fetcher, store: Store, *, clock: Clock = utcnow,
+                 on_report: Callable[[RefreshReport], object] | None = None):
+        self.on_report = on_report
         self.fetcher = fetcher
         self.store = store
         self.clock = clock
@@ -35,6 +38,8 @@ class SectionRefresher:
 
     async def refresh(self, ref: SectionRef) -> RefreshReport:
         report = await self._refresh(ref)
+        if self.on_report is not None:
+            self.on_report(report)
         others = sections_on_host(ref, report.deferred_by) if report.deferred_by else []
         if report.deferred_until is not None and others:
             # The host asked for a pause: the site's other sections on it wait as well, instead of

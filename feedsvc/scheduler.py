@@ -43,7 +43,11 @@ class RefreshScheduler:
         on_done: Callable[[RefreshReport], object] | None = None,
         section_state: Callable[[str, str], Awaitable[SectionState]],
         clock: Clock = utcnow, spread: timedelta = timedelta(seconds=1),
+        on_lag: Callable[[float], object] | None = None,
     ):
+        """`on_lag(seconds)` hears how late each job started after the time it was placed at (metrics)."""
+        self.on_lag = on_lag
+        self.planned: dict[str, datetime] = {}
         self.refs = {ref.key: ref for ref in refs}
         self.refresh = refresh
         self.section_state = section_state
@@ -74,6 +78,7 @@ class RefreshScheduler:
         misfire_grace_time=None: a job that fires late (a busy loop, a suspended machine) still runs;
         with APScheduler's default of one second it would be dropped, and the section never run again.
         """
+        self.planned[key] = when
         self.scheduler.add_job(
             self._run, DateTrigger(run_date=when), args=[key], id=key, name=key,
             misfire_grace_time=None, replace_existing=True,
@@ -86,6 +91,8 @@ class RefreshScheduler:
     async def _run(self, key: str) -> None:
         task = asyncio.current_task()
         assert task is not None
+        if self.on_lag is not None and key in self.planned:
+            self.on_lag(max(0.0, (self.clock() - self.planned[key]).total_seconds()))
         self.running.add(task)
         try:
             await self._run_once(key)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -60,6 +62,15 @@ class _Reply:
     charset: str | None = None
 
 
+class _Sent:
+    """The status a request was answered with; None while (or when) none came."""
+
+    __slots__ = ("status",)
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+
+
 class Fetcher:
     """Polite HTML fetcher. Use as `async with Fetcher(config) as f:` or call `start()`/`close()`."""
 
@@ -70,8 +81,11 @@ class Fetcher:
         resolver: AbstractResolver | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.monotonic,
+        on_request: Callable[[str, int | None, int], object] | None = None,
     ):
+        """`on_request(host, status, body_bytes)` hears every request sent (status None: no answer)."""
         self.config = config
+        self._on_request = on_request
         self._resolver = resolver
         self._sleep = sleep
         self._clock = clock
@@ -240,12 +254,25 @@ class Fetcher:
     async def _attempt(self, url: URL, headers: dict[str, str], tally: Tally) -> _Reply:
         session = await self._ensure_session()
         async with self._gate.slot(url.host or ""):
-            tally.requests += 1
-            async with session.get(url, headers=headers, allow_redirects=False) as resp:
-                if not 200 <= resp.status < 300:
-                    # Error and redirect bodies are never read: the connection is dropped instead.
-                    return _Reply(url, resp.status, resp.headers)
-                return await self._read_html(url, resp, tally)
+            with self._sent(url, tally) as sent:
+                async with session.get(url, headers=headers, allow_redirects=False) as resp:
+                    sent.status = resp.status
+                    if not 200 <= resp.status < 300:
+                        # Error and redirect bodies are never read: the connection is dropped instead.
+                        return _Reply(url, resp.status, resp.headers)
+                    return await self._read_html(url, resp, tally)
+
+    @contextmanager
+    def _sent(self, url: URL, tally: Tally) -> Iterator[_Sent]:
+        """One request sent: counted in `tally`, and heard by on_request however it ends."""
+        tally.requests += 1
+        sent = _Sent()
+        before = tally.bytes_read
+        try:
+            yield sent
+        finally:
+            if self._on_request is not None:
+                self._on_request(url.host or "", sent.status, tally.bytes_read - before)
 
     async def _read_html(self, url: URL, resp: aiohttp.ClientResponse, tally: Tally) -> _Reply:
         cap = self.config.max_bytes
@@ -292,12 +319,12 @@ class Fetcher:
         try:
             for _ in range(_ROBOTS_REDIRECTS + 1):
                 async with self._gate.slot(current.host or ""):
-                    tally.requests += 1
-                    async with session.get(current, allow_redirects=False) as resp:
-                        status = resp.status
-                        if 200 <= status < 300:
-                            text = await _read_robots(resp, tally)
-                        location = resp.headers.get("Location") if status in _REDIRECTS else None
+                    with self._sent(current, tally) as sent:
+                        async with session.get(current, allow_redirects=False) as resp:
+                            status = sent.status = resp.status
+                            if 200 <= status < 300:
+                                text = await _read_robots(resp, tally)
+                            location = resp.headers.get("Location") if status in _REDIRECTS else None
                 if location is None:
                     break
                 target = _redirect_target(current, location)

@@ -21,6 +21,7 @@ import asyncio
 import functools
 import logging
 import math
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
@@ -85,10 +86,15 @@ def _render_cached(fmt: str, feed: Feed, max_age: int, revision: int) -> CachedF
 
 
 class FeedCache:
-    """The render cache of one web app. `renders` counts renders done (observable in tests)."""
+    """The render cache of one web app. `renders` counts renders done (observable in tests);
+    `on_lookup(hit)` hears each feed lookup, `on_render(format, seconds)` each render (metrics)."""
 
     def __init__(self, config: Config, store: Store, *, poll_interval: float = 2.0, max_variants: int = 256,
-                 max_pending_views: int = 8, clock: Clock = utcnow):
+                 max_pending_views: int = 8, clock: Clock = utcnow,
+                 on_lookup: Callable[[bool], object] | None = None,
+                 on_render: Callable[[str, float], object] | None = None):
+        self.on_lookup = on_lookup
+        self.on_render = on_render
         self.config = config
         self.store = store
         self.clock = clock
@@ -117,6 +123,8 @@ class FeedCache:
         filtered by `query`; raises ViewsBusy when a filtered view would have to wait too long."""
         if query.is_default:
             cached = self._feeds.get((site, section, fmt))
+            if self.on_lookup is not None:
+                self.on_lookup(cached is not None)
             if cached is not None:
                 return cached
             generation = self._generations.get((site, section), 0)
@@ -128,6 +136,8 @@ class FeedCache:
             return await self.feed(site, section, fmt)
         variant = (site, section, fmt, kept)
         cached = self._variants.get(variant)
+        if self.on_lookup is not None:
+            self.on_lookup(cached is not None)
         if cached is not None:
             self._variants.move_to_end(variant)
             return cached
@@ -170,8 +180,11 @@ class FeedCache:
     async def _render(self, snapshot: SectionSnapshot, fmt: str, feed: Feed) -> CachedFeed:
         max_age = int(self.refs[(snapshot.feed.site, snapshot.feed.section)].refresh.total_seconds())
         # Rendering and gzip are CPU work: a thread keeps cached feeds flowing meanwhile.
+        started = time.perf_counter()
         cached = await asyncio.to_thread(_render_cached, fmt, feed, max_age, snapshot.revision)
         self.renders += 1
+        if self.on_render is not None:
+            self.on_render(fmt, time.perf_counter() - started)
         return cached
 
     def _current(self, snapshot: SectionSnapshot) -> bool:

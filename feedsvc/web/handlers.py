@@ -21,6 +21,7 @@ from feedsvc.store import Store
 from feedsvc.web.cache import FeedCache, ViewsBusy
 from feedsvc.web.conditional import select
 from feedsvc.web.health import HealthViews
+from feedsvc.web.metrics import FEED_ROUTE, METRICS, metrics_for, metrics_view, request_counter
 from feedsvc.web.pages import index_page, section_page
 from feedsvc.web.query import DEFAULT, BadQuery, parse_query
 from feedsvc.web.representation import SERVER
@@ -39,15 +40,20 @@ def text_response(status: int, message: str) -> web.Response:
 def make_app(
     config: Config, store: Store, *, clock: Clock | None = None, poll_interval: float = 2.0,
 ) -> web.Application:
-    """The web app over an (already or soon) open store; `app[FEED_CACHE]` is its render cache."""
-    cache = FeedCache(config, store, poll_interval=poll_interval, clock=clock or utcnow)
+    """The web app over an (already or soon) open store; `app[FEED_CACHE]` is its render cache,
+    `app[METRICS]` its metrics (a registry of its own)."""
+    metrics = metrics_for(config)
+    cache = FeedCache(config, store, poll_interval=poll_interval, clock=clock or utcnow,
+                      on_lookup=metrics.feed_cache, on_render=metrics.rendered)
     views = _Views(config, store, cache, clock or utcnow)
-    app = web.Application()
+    app = web.Application(middlewares=[request_counter(metrics)])
     app[FEED_CACHE] = cache
+    app[METRICS] = metrics
     app.router.add_get("/", views.index)
     HealthViews(config, store, clock or utcnow).add_routes(app)
+    app.router.add_get("/metrics", metrics_view(metrics))
     app.router.add_get("/feeds.opml", views.opml)
-    app.router.add_get("/{site}/{section}.{fmt}", views.feed)
+    app.router.add_get(FEED_ROUTE, views.feed)
     app.router.add_get("/{site}/{section}", views.section)
     app.router.add_get("/{tail:.*}", views.not_found)
     app.cleanup_ctx.append(cache.polling)

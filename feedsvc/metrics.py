@@ -1,0 +1,147 @@
+"""The service's Prometheus metrics, each defined once, in one registry per `Metrics` (per app).
+
+Label values come from the config or from small fixed sets, never from a request or a page: site,
+section and host are the configured ones (an unconfigured host counts as "other"), a feed format is
+one the renderers know, a route is a pattern of the route table. So the number of series is bounded
+by the config, whatever clients ask for or upstream pages link to.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Iterable
+from importlib import metadata
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+from feedsvc.model import RefreshReport
+
+OTHER = "other"  # the one label value for anything outside the configured or known set
+
+# Refreshes take from a 304 answered in milliseconds to a section deadline of minutes.
+_REFRESH_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+# The scheduler starts a job within milliseconds unless the loop is blocked or the machine slept.
+_LAG_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300)
+# A render is a feed of at most a few hundred entries: milliseconds.
+_RENDER_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1)
+
+
+def status_class(status: int | None) -> str:
+    """"2xx" … "5xx" for an HTTP status; "error" when no answer came (timeout, refused, reset)."""
+    if status is None or not 100 <= status <= 599:
+        return "error"
+    return f"{status // 100}xx"
+
+
+OUTCOMES = ("ok", "not_modified", "failed")
+
+
+def refresh_outcome(report: RefreshReport) -> str:
+    """"failed", "not_modified" (the list page answered 304) or "ok"."""
+    if not report.ok:
+        return "failed"
+    return "not_modified" if report.list_not_modified else "ok"
+
+
+class Metrics:
+    """Every metric of one service instance; `registry` is what GET /metrics exposes.
+
+    `hosts` are the upstream hosts the config allows (each site's `hosts()`): the only values the
+    host label takes besides "other". Each of `sections` (site, section) has its refresh series from
+    the start, at 0, so that `increase()` and alerts see a section that never refreshed."""
+
+    def __init__(self, hosts: Iterable[str] = (), sections: Iterable[tuple[str, str]] = (), *,
+                 version: str | None = None):
+        self.hosts = frozenset(h.lower() for h in hosts)
+        self.registry = registry = CollectorRegistry(auto_describe=True)
+        self.refreshes = Counter(
+            "feedsvc_refreshes", "Section refreshes by outcome (ok, not_modified, failed).",
+            ["site", "section", "outcome"], registry=registry)
+        self.refresh_duration = Histogram(
+            "feedsvc_refresh_duration_seconds", "Time one section's refresh took, start to stored.",
+            ["site", "section"], buckets=_REFRESH_BUCKETS, registry=registry)
+        self.last_success = Gauge(
+            "feedsvc_last_success_timestamp_seconds",
+            "When each section last refreshed successfully (Unix time), as seen by this process.",
+            ["site", "section"], registry=registry)
+        self.consecutive_failures = Gauge(
+            "feedsvc_section_consecutive_failures",
+            "Refreshes of each section that failed in a row, as seen by this process (0 after a success).",
+            ["site", "section"], registry=registry)
+        self.scheduler_lag = Histogram(
+            "feedsvc_scheduler_lag_seconds", "How late a scheduled refresh started after its planned time "
+            "(due time plus jitter): a busy event loop or a suspended machine.",
+            buckets=_LAG_BUCKETS, registry=registry)
+        self.upstream_requests = Counter(
+            "feedsvc_upstream_requests", "HTTP requests sent to sites (robots.txt, redirects and retries "
+            "included) by status class; \"error\" when no answer came.",
+            ["host", "status_class"], registry=registry)
+        self.upstream_bytes = Counter(
+            "feedsvc_upstream_bytes", "Body bytes read from sites.", ["host"], registry=registry)
+        self.articles = Counter(
+            "feedsvc_articles", "Article pages a refresh read: extracted into an entry, or failed "
+            "(fetch or extraction; the entry keeps the list's text and the article is read again).",
+            ["site", "section", "outcome"], registry=registry)
+        self.entries_stored = Counter(
+            "feedsvc_entries_stored", "Entries written to the store by refreshes: inserted or updated.",
+            ["site", "section", "change"], registry=registry)
+        self.feed_requests = Counter(
+            "feedsvc_feed_requests", "Requests for /{site}/{section}.{format} by format and HTTP status.",
+            ["format", "status"], registry=registry)
+        self.http_requests = Counter(
+            "feedsvc_http_requests", "Requests for anything but a feed, by route pattern and HTTP status.",
+            ["route", "status"], registry=registry)
+        self.render_duration = Histogram(
+            "feedsvc_render_duration_seconds", "Time to render (and gzip) one feed or filtered view.",
+            ["format"], buckets=_RENDER_BUCKETS, registry=registry)
+        self.feed_cache_hits = Counter(
+            "feedsvc_feed_cache_hits", "Feed requests answered from a rendering already cached.",
+            registry=registry)
+        self.feed_cache_misses = Counter(
+            "feedsvc_feed_cache_misses", "Feed requests that had to wait for a rendering.", registry=registry)
+        build = Info("feedsvc_build", "The running feedsvc's version and Python.", registry=registry)
+        build.info({"version": version or _version(), "python": platform.python_version()})
+        for site, section in sections:
+            for outcome in OUTCOMES:
+                self.refreshes.labels(site, section, outcome)
+            self.consecutive_failures.labels(site, section)
+
+    # -- hooks: plain calls, handed to the rooms that see the events ----------------------------------
+
+    def refreshed(self, report: RefreshReport) -> None:
+        """Count one finished refresh (SectionRefresher's on_report)."""
+        site, section = report.site, report.section
+        self.refreshes.labels(site, section, refresh_outcome(report)).inc()
+        seconds = (report.finished - report.started).total_seconds()
+        self.refresh_duration.labels(site, section).observe(max(0.0, seconds))
+        if report.ok:
+            self.last_success.labels(site, section).set(report.finished.timestamp())
+            self.consecutive_failures.labels(site, section).set(0)
+        else:
+            self.consecutive_failures.labels(site, section).inc()
+        self.articles.labels(site, section, "extracted").inc(report.articles_fetched)
+        self.articles.labels(site, section, "failed").inc(report.articles_failed)
+        self.entries_stored.labels(site, section, "inserted").inc(report.inserted)
+        self.entries_stored.labels(site, section, "updated").inc(report.updated)
+
+    def upstream(self, host: str, status: int | None, body_bytes: int) -> None:
+        """Count one request sent to a site (the Fetcher's on_request)."""
+        label = host.lower() if host.lower() in self.hosts else OTHER
+        self.upstream_requests.labels(label, status_class(status)).inc()
+        if body_bytes:
+            self.upstream_bytes.labels(label).inc(body_bytes)
+
+    def feed_cache(self, hit: bool) -> None:
+        """Count one feed lookup in the render cache (FeedCache's on_lookup)."""
+        (self.feed_cache_hits if hit else self.feed_cache_misses).inc()
+
+    def rendered(self, fmt: str, seconds: float) -> None:
+        """Observe one render (FeedCache's on_render)."""
+        self.render_duration.labels(fmt).observe(seconds)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("feedsvc")
+    except metadata.PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,87 @@
+"""GET /metrics (Prometheus text format, by prometheus_client) and the middleware counting requests.
+
+A feed request (`/{site}/{section}.{format}`) is counted by format and status; any other request by
+its route's pattern and status. A format no renderer knows, and a path only the catch-all route
+matches, count under "other": no label value comes from what a client typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+from prometheus_client import Counter
+from prometheus_client.exposition import choose_encoder
+
+from feedsvc.config import Config
+from feedsvc.metrics import OTHER, Metrics
+from feedsvc.render import FORMATS
+from feedsvc.web.representation import SERVER
+
+METRICS = web.AppKey("feedsvc.metrics", Metrics)
+FEED_ROUTE = "/{site}/{section}.{fmt}"
+_CATCH_ALL = "/{tail}"  # the canonical form of make_app's last route, "/{tail:.*}"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def metrics_for(config: Config) -> Metrics:
+    """A new registry of every metric, its host label bounded by the configured sites' hosts."""
+    return Metrics((host for site in config.sites.values() for host in site.hosts()),
+                   ((ref.site_name, ref.name) for ref in config.section_refs()))
+
+
+def request_counter(metrics: Metrics) -> Middleware:
+    """An aiohttp middleware counting every request, once, by its answer's status."""
+    feeds = metrics.feed_requests
+    others = metrics.http_requests
+    known = frozenset(FORMATS)
+    # Each labelled counter looked up once: `labels()` takes a lock and checks its arguments on every
+    # call (3.4 µs against 0.9 µs for the increment alone). Bounded: formats, routes, our statuses.
+    children: dict[tuple[str, str, int], Counter] = {}
+
+    def child(kind: str, label: str, status: int) -> Counter:
+        key = (kind, label, status)
+        found = children.get(key)
+        if found is None:
+            family = feeds if kind == "feed" else others
+            found = children[key] = family.labels(label, str(status))
+        return found
+
+    def count(request: web.Request, status: int) -> None:
+        info = request.match_info
+        resource = info.route.resource
+        pattern = resource.canonical if resource is not None else OTHER
+        if pattern == FEED_ROUTE:
+            fmt = info.get("fmt", "")
+            child("feed", fmt if fmt in known else OTHER, status).inc()
+        else:
+            child("route", OTHER if pattern == _CATCH_ALL else pattern, status).inc()
+
+    @web.middleware
+    async def counted(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            count(request, exc.status)
+            raise
+        except Exception:
+            count(request, 500)
+            raise
+        count(request, response.status)
+        return response
+
+    return counted
+
+
+def metrics_view(metrics: Metrics) -> Handler:
+    """The GET /metrics handler: the app's registry in the Prometheus text format."""
+
+    async def exposition(request: web.Request) -> web.Response:
+        # The format the scraper's Accept asks for (Prometheus text or OpenMetrics), as the library picks it.
+        encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+        return web.Response(body=encode(metrics.registry), headers={
+            "Content-Type": content_type, "Cache-Control": "no-store", "Server": SERVER})
+
+    return exposition
