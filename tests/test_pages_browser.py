@@ -131,7 +131,8 @@ async def test_pages_render_without_console_errors_and_fit_phone_and_desktop(ser
         assert not tab.errors, tab.errors
         assert await tab.evaluate("document.title") != "injected"
         scroll, inner = await overflow(tab)
-        assert inner == width and scroll <= inner, f"{path} at {width}px scrolls sideways: {scroll} > {inner}"
+        # A phone's browser widens its window to content that does not fit: compare with the width asked.
+        assert scroll <= width and inner == width, f"{path} at {width}px: content {scroll}px, window {inner}px"
         name = ("index" if path == "/" else path.strip("/").replace("/", "-")) + f"-{width}.png"
         shot = await tab.screenshot(served.shots / name)
         assert png_size(shot)[0] == width
@@ -228,4 +229,4 @@ async def test_pages_work_without_javascript(served: Served) -> None:
     assert state["urls"] == 3 * (len(SECTIONS) + 1)
     assert "http://127.0.0.1:8080/cxnews/cixi.atom" in state["text"]
     scroll, inner = await overflow(tab)
-    assert scroll <= inner
+    assert scroll <= PHONE and inner == PHONE

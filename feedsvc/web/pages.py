@@ -19,6 +19,7 @@ from feedsvc.web.pages_parts import (
     document,
     error_block,
     feed_urls,
+    link,
     section_status,
     status_badge,
     subscribe_links,
@@ -92,7 +93,7 @@ def index_page(sections: Sequence[SectionSummary], *, base: str, now: datetime,
         mine = [s for s in sections if s.ref.site_name == site_name]
         site = mine[0].ref.site
         body.append(f'<section lang="{escape(mine[0].ref.language)}">')
-        body.append(f'<h2><a href="{escape(site.home)}">{escape(site.title)}</a></h2>')
+        body.append(f"<h2>{link(site.home, site.title)}</h2>")
         for summary_ in mine:
             head.extend(alternates(summary_.ref, f"{site.title} · {summary_.ref.section.title}"))
             body.extend(_section_card(summary_, base, now))
@@ -122,7 +123,7 @@ def _entry(feed: Feed, zone: ZoneInfo, index: int) -> str:
     if entry.partial:
         meta.append('<span class="partial">article not read yet: title from the list page</span>')
     summary = f'<p class="summary">{escape(entry.summary)}</p>' if entry.summary else ""
-    return (f'<li class="entry"><article><h2><a href="{escape(entry.url)}">{escape(entry.title)}</a></h2>'
+    return (f'<li class="entry"><article><h2>{link(entry.url, entry.title)}</h2>'
             f'<p class="meta">{" · ".join(meta)}</p>{summary}</article></li>')
 
 
@@ -136,8 +137,7 @@ def section_page(ref: SectionRef, feed: Feed, state: SectionState | None, *, bas
     more = f" (the newest {len(shown)} shown; the feeds carry all)" if len(shown) < len(feed.entries) else ""
     body = [
         "<header>",
-        f'<p class="crumbs"><a href="/">feedsvc</a> › <a href="{escape(ref.site.home)}" lang="{escape(ref.language)}">'
-        f"{escape(ref.site.title)}</a></p>",
+        f'<p class="crumbs"><a href="/">feedsvc</a> › {link(ref.site.home, ref.site.title, lang=ref.language)}</p>',
         f'<h1 lang="{escape(ref.language)}">{escape(ref.section.title)}</h1>',
     ]
     if ref.section.description:
@@ -146,7 +146,7 @@ def section_page(ref: SectionRef, feed: Feed, state: SectionState | None, *, bas
         "</header>", "<main>", '<div class="card">',
         f'<div class="card-head">{status_badge(status)}<span class="meta">{_count(len(feed.entries))}{more}'
         f"{updated}</span></div>",
-        f'<p class="meta">{status.detail} · <a href="{escape(feed.link)}">the section on the site</a></p>',
+        f'<p class="meta">{status.detail} · {link(feed.link, "the section on the site")}</p>',
         error_block(status),
         feed_urls(ref, base),
         subscribe_links(ref, base),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from feedsvc.config import SectionRef
@@ -83,6 +83,15 @@ def status_badge(status: Status) -> str:
 
 def error_block(status: Status) -> str:
     return f'<p class="error">{escape(status.error)}</p>' if status.error else ""
+
+
+def link(url: str | None, text: str, **attrs: str) -> str:
+    """`<a href>` around escaped `text` for an http(s) URL; anything else (a `javascript:` URL a page
+    slipped in, no URL at all) is the text alone, never a link."""
+    extra = "".join(f' {name}="{escape(value)}"' for name, value in attrs.items())
+    if url and urlsplit(url.strip()).scheme.lower() in ("http", "https"):
+        return f'<a href="{escape(url.strip())}"{extra}>{escape(text)}</a>'
+    return f"<span{extra}>{escape(text)}</span>"
 
 
 def feed_path(ref: SectionRef, fmt: str) -> str:
