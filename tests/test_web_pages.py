@@ -12,6 +12,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+from aiohttp.test_utils import TestClient, TestServer
 from bs4 import BeautifulSoup
 
 from feedsvc.config import Config
@@ -90,8 +91,6 @@ async def test_index_gives_the_public_feed_urls_with_copy_buttons_and_subscribe_
 async def test_without_a_public_url_the_pages_give_the_address_they_were_asked_on(store: Store, tmp_path: Path) -> None:
     data = web_config(f"sqlite:///{tmp_path / 'web.db'}").model_dump(exclude={"source_file"})
     data["server"]["public_url"] = None
-    from aiohttp.test_utils import TestClient, TestServer
-
     async with TestClient(TestServer(make_app(Config.model_validate(data), store), host="127.0.0.1")) as client:
         async with client.get("/cxnews/cixi", headers={"Host": "news.example.net:8443"}) as resp:
             doc = BeautifulSoup(await resp.text(), "html.parser")
@@ -158,8 +157,6 @@ async def test_everything_from_pages_and_config_is_escaped(store: Store, tmp_pat
     await fill(store, "cixi", [hostile])
     await store.record_attempt(RefreshReport(site=SITE, section="cixi", started=NOW, finished=NOW, ok=False,
                                              error=f"错误{HOSTILE}"))
-    from aiohttp.test_utils import TestClient, TestServer
-
     async with TestClient(TestServer(make_app(Config.model_validate(data), store), host="127.0.0.1")) as client:
         bodies = [await (await client.get(path)).text() for path in ("/", "/cxnews/cixi")]
     for body in bodies:
@@ -194,3 +191,17 @@ async def test_pages_allow_only_their_own_inline_style_and_script(site: Web) -> 
         # No external assets: nothing the page loads comes from elsewhere.
         assert not doc.select("link[rel=stylesheet], script[src], img[src], iframe")
         assert doc.select_one('link[rel="icon"]')["href"] == "data:,"
+
+
+async def test_index_says_so_when_the_store_cannot_be_read(store: Store, tmp_path: Path) -> None:
+    config = web_config(f"sqlite:///{tmp_path / 'web.db'}")
+    async with TestClient(TestServer(make_app(config, store), host="127.0.0.1")) as client:
+        await store.close()
+        async with client.get("/") as resp:
+            assert resp.status == 200  # the list of feeds is the config's: it stays readable
+            doc = BeautifulSoup(await resp.text(), "html.parser")
+    (banner,) = doc.select('.banner[role="alert"]')
+    assert banner.get_text().startswith("The store cannot be read, so no section's status is known: ")
+    assert [b.get_text() for b in doc.select(".badge")] == ["unknown"] * 3  # not "pending": nobody knows
+    assert "entries unknown" in text(card(doc, "cixi"))
+    assert len(doc.select("code")) == 9  # the feed URLs are still given

@@ -126,19 +126,22 @@ class _Views:
 
     async def index(self, request: web.Request) -> web.Response:
         # Rendered per request (people, not pollers, read it): it shows each section's last refresh.
+        problems: list[str] = []
         try:
             states = {(s.site, s.section): s for s in await self.store.section_states()}
-        except FeedsvcError:
+        except FeedsvcError as exc:
             states = {}
+            problems.append(f"The store cannot be read, so no section's status is known: {exc}")
         summaries = []
         for key, ref in self.cache.refs.items():
             try:
                 feed = (await self.cache.snapshot(*key)).feed
             except FeedsvcError:
-                summaries.append(SectionSummary(ref, states.get(key), None, None))
+                summaries.append(SectionSummary(ref, states.get(key), None, None, known=not problems))
             else:
-                summaries.append(SectionSummary(ref, states.get(key), len(feed.entries), feed.updated))
-        return _page_response(index_page(summaries, base=self._base(request), now=self.clock()))
+                summaries.append(SectionSummary(ref, states.get(key), len(feed.entries), feed.updated,
+                                                known=not problems))
+        return _page_response(index_page(summaries, base=self._base(request), now=self.clock(), problems=problems))
 
     async def opml(self, request: web.Request) -> web.Response:
         """Every section's Atom feed as OPML: one import subscribes a reader to all of them."""

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from feedsvc.config import SectionRef
 from feedsvc.model import Feed, SectionState
 from feedsvc.web.pages_parts import (
+    Status,
     alternates,
     document,
     error_block,
@@ -39,6 +40,12 @@ class SectionSummary:
     state: SectionState | None
     entries: int | None  # None when the store could not say
     updated: datetime | None  # when the feed last changed
+    known: bool = True  # False: the store could not say how the section's refreshes went
+
+    def status(self, now: datetime) -> Status:
+        if not self.known:
+            return Status("unknown", "the store cannot be read", None)
+        return section_status(self.state, ZoneInfo(self.ref.timezone), now)
 
 
 def _count(n: int | None) -> str:
@@ -55,7 +62,7 @@ def _every(ref: SectionRef) -> str:
 def _section_card(summary: SectionSummary, base: str, now: datetime) -> list[str]:
     ref = summary.ref
     zone = ZoneInfo(ref.timezone)
-    status = section_status(summary.state, zone, now)
+    status = summary.status(now)
     updated = f" · updated {when(summary.updated, zone)}" if summary.updated else ""
     return [
         f'<article class="card" id="{ref.site_name}-{ref.name}" lang="{escape(ref.language)}">',
@@ -71,11 +78,12 @@ def _section_card(summary: SectionSummary, base: str, now: datetime) -> list[str
 
 
 def index_page(sections: Sequence[SectionSummary], *, base: str, now: datetime,
-               banner: str | None = None) -> bytes:
+               problems: Sequence[str] = ()) -> bytes:
     """Every configured section, grouped by site: its status (and error), entry count, last update,
-    feed URLs with copy buttons and subscribe links. `banner` is a problem to show above all (plain text)."""
+    feed URLs with copy buttons and subscribe links. `problems` (plain text: the store cannot be read,
+    a config reload failed) are shown above all."""
     head: list[str] = []
-    failing = sum(1 for s in sections if section_status(s.state, ZoneInfo(s.ref.timezone), now).error)
+    failing = sum(1 for s in sections if s.status(now).error)
     sites = list(dict.fromkeys(s.ref.site_name for s in sections))
     summary = f"{len(sites)} site{'s' * (len(sites) != 1)}, {len(sections)} feed{'s' * (len(sections) != 1)}"
     if failing:
@@ -85,8 +93,7 @@ def index_page(sections: Sequence[SectionSummary], *, base: str, now: datetime,
         f'<p class="lede">{summary} · <a href="/feeds.opml">all feeds as OPML</a> (one import subscribes a '
         "reader to every feed)</p>", "</header>", "<main>",
     ]
-    if banner:
-        body.append(f'<p class="banner" role="alert">{escape(banner)}</p>')
+    body.extend(f'<p class="banner" role="alert">{escape(problem)}</p>' for problem in problems)
     if not sections:
         body.append("<p>No sites are configured.</p>")
     for site_name in sites:

@@ -46,7 +46,7 @@ p{{margin:.4rem 0}}
 white-space:nowrap}}
 .badge.ok{{color:var(--ok);background:var(--ok-bg)}}
 .badge.failing{{color:var(--bad);background:var(--bad-bg)}}
-.badge.pending,.badge.deferred{{color:var(--wait);background:var(--wait-bg)}}
+.badge.pending,.badge.deferred,.badge.unknown{{color:var(--wait);background:var(--wait-bg)}}
 .error,.banner{{color:var(--bad);background:var(--bad-bg);border-radius:6px;padding:.4rem .6rem;
 font-size:.9rem;white-space:pre-wrap}}
 .banner{{margin:1rem 0}}
