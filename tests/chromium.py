@@ -116,11 +116,12 @@ class Chromium:
             raise RuntimeError("no chromium binary on PATH")
         profile = workdir / "chromium-profile"
         profile.mkdir(parents=True, exist_ok=True)
+        port_file = profile / "DevToolsActivePort"
+        port_file.unlink(missing_ok=True)  # a reused profile's file names a browser that is gone
         log = (workdir / "chromium.log").open("wb")
         process = subprocess.Popen([binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            port_file = profile / "DevToolsActivePort"
             loop = asyncio.get_running_loop()
             deadline = loop.time() + START_TIMEOUT
             while not (port_file.exists() and len(port_file.read_text().splitlines()) >= 2):

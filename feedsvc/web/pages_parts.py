@@ -115,7 +115,8 @@ def feed_urls(ref: SectionRef, base: str) -> str:
         ident = f"url-{ref.site_name}-{ref.name}-{fmt}"
         rows.append(
             f'<div class="feed-url"><a class="fmt" href="{feed_path(ref, fmt)}">{FORMAT_LABELS.get(fmt, fmt)}</a>'
-            f'<code id="{ident}">{url}</code>'
+            # A narrow screen breaks the URL before its file name rather than inside it.
+            f'<code id="{ident}">{escape(base + f"/{ref.site_name}/")}<wbr>{escape(f"{ref.name}.{fmt}")}</code>'
             f'<button type="button" hidden data-copy="{url}" aria-controls="{ident}">Copy</button></div>')
     return '<div class="feeds">' + "".join(rows) + "</div>"
 

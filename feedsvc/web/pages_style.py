@@ -66,7 +66,7 @@ button:hover{{border-color:var(--muted)}}
 .summary{{margin:.3rem 0 0;color:var(--fg);opacity:.88;text-align:justify}}
 .partial{{color:var(--wait)}}
 @media (max-width:30rem){{body{{font-size:15px}}h1{{font-size:1.45rem}}.card{{padding:.8rem .8rem}}
-.feed-url .fmt{{flex:1 1 auto}}.feed-url button{{order:2}}.feed-url code{{order:3;flex-basis:100%}}}}
+.feed-url .fmt{{flex:1 1 auto}}.feed-url code{{font-size:.8rem}}.feed-url button{{order:2}}.feed-url code{{order:3;flex-basis:100%}}}}
 """.strip()
 
 # Reveals the copy buttons (hidden without JavaScript) and copies a URL on click. navigator.clipboard
