@@ -1,5 +1,5 @@
-"""Wiring: config → store, fetcher, refresher, scheduler and web app. Nothing here runs a command
-(those are in feedsvc.commands); everything here builds the parts and closes them again.
+"""Wiring: config → store, fetcher, refresher, scheduler (and its WebSub publisher) and web app. Nothing
+here runs a command (those are in feedsvc.commands); everything here builds the parts and closes them again.
 
 Everything with a lifetime is opened in one aiohttp cleanup context and closed in reverse order, so
 shutdown stops the scheduler (cancelling running refreshes, whose transactions roll back) before
@@ -19,10 +19,12 @@ from aiohttp import web
 from feedsvc.clock import Clock, utcnow
 from feedsvc.config import Config
 from feedsvc.fetch import Fetcher
+from feedsvc.model import RefreshReport
 from feedsvc.refresh import SectionRefresher
 from feedsvc.scheduler import RefreshScheduler
 from feedsvc.store import open_store
 from feedsvc.web import FEED_CACHE, make_app
+from feedsvc.websub import WebSubPublisher
 
 
 def build_app(
@@ -38,11 +40,18 @@ def build_app(
         fetcher = Fetcher(config.fetch.plain(), resolver=resolver)
         refresher = SectionRefresher(fetcher, store, clock=clock)
         scheduler = None
+        hub = config.server.websub_hub
+        publisher = WebSubPublisher(hub, config.server.base_url) if hub else None
         if schedule:
             cache = app[FEED_CACHE]
+
+            def refreshed(report: RefreshReport) -> None:
+                cache.invalidate(report.site, report.section)
+                if publisher is not None:  # after the invalidation: the hub may fetch the feed at once
+                    publisher.refreshed(report)
+
             scheduler = RefreshScheduler(
-                config.section_refs(), refresher.refresh,
-                on_done=lambda report: cache.invalidate(report.site, report.section),
+                config.section_refs(), refresher.refresh, on_done=refreshed,
                 section_state=store.section_state, spread=spread)
             scheduler.start({(s.site, s.section): s for s in await store.section_states()})
         try:
@@ -50,6 +59,8 @@ def build_app(
         finally:
             if scheduler is not None:
                 await scheduler.shutdown()
+            if publisher is not None:
+                await publisher.close()
             await fetcher.close()
             await store.close()
 

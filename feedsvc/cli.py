@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--force", action="store_true",
                      help="also refresh sections a site's Retry-After defers (default: skip them until then)")
 
+    sub = command("status", cmd_status, "print every section's refresh status from the store (exit 1 when failing)")
+    config_option(sub)
+
     sub = command("demo", cmd_demo, "run the service offline against the bundled replica of the site")
     config_option(sub)
     sub.add_argument("--seeds", default="seeds", metavar="DIR", help="replica site data (default: ./seeds)")
@@ -170,6 +173,13 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     from feedsvc.commands import refresh
 
     return refresh.run(config, args.target, force=args.force)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    from feedsvc.commands import status
+
+    return status.run(config)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

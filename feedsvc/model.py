@@ -225,6 +225,8 @@ class Feed:
     # When the store last looked at the section (its last refresh), or when a server first served a
     # section never refreshed: the feed's time while it has no entries (else an empty feed says 1970).
     checked: datetime | None = None
+    # The WebSub hub the feed advertises (with its own URL as rel="self"); None: no hub, no hub links.
+    hub: str | None = None
 
     @property
     def updated(self) -> datetime | None:
@@ -267,6 +269,7 @@ class SectionState:
     # The site asked (Retry-After on a 429/503) not to be asked again before this time: no refresh,
     # scheduled or `feedsvc refresh`, runs before it (`--force` aside).
     deferred_until: datetime | None = None
+    last_duration: timedelta | None = None  # how long the last refresh (ok or not) took
 
 
 @dataclass(frozen=True)

@@ -125,3 +125,14 @@ def test_extract_and_fetch_do_not_load_pydantic_or_yaml() -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_only_the_scheduler_loads_apscheduler() -> None:
+    # DESIGN: scheduler.py is the only importer of apscheduler; the web room and the status report read
+    # the schedule's policy (feedsvc.schedule) without it.
+    rooms = [n for n in module_names() if n.startswith("feedsvc.web")] + ["feedsvc.section_status"]
+    code = (f"import sys\nfor name in {rooms!r}:\n    __import__(name)\n"
+            "assert 'apscheduler' not in sys.modules\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr

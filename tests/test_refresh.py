@@ -223,7 +223,7 @@ async def test_a_failing_section_shows_its_error_and_keeps_serving_its_feed(site
         async with TestClient(TestServer(make_app(config, store), host="127.0.0.1")) as client:
             index = await (await client.get("/")).text()
             assert "failing" in index and html.escape(report.error) in index
-            health = await (await client.get("/healthz")).json()
+            health = await (await client.get("/status.json")).json()
             assert health["sections"]["news/a"]["last_error"] == report.error
             assert health["sections"]["news/a"]["status"] == "failing"
             assert health["sections"]["news/b"]["status"] == "pending"

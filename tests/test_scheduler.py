@@ -10,7 +10,8 @@ from feedsvc.fetch import Fetcher
 from feedsvc.fetch.resolver import StaticResolver
 from feedsvc.model import RefreshReport, SectionState
 from feedsvc.refresh import SectionRefresher
-from feedsvc.scheduler import MAX_BACKOFF, RefreshScheduler, first_runs, next_delay
+from feedsvc.schedule import MAX_BACKOFF, first_runs, next_delay
+from feedsvc.scheduler import RefreshScheduler
 from feedsvc.store import open_store
 from tests.support import NOW
 from tests.support.news_site import HOST, make_config

@@ -351,6 +351,23 @@ async def test_section_states_and_resolved_url(store: Store) -> None:
     assert await store.revisions() == {(SITE, "cixi"): 1, (SITE, "local"): 0}
 
 
+async def test_each_report_stores_its_duration(store: Store) -> None:
+    assert (await store.section_state(SITE, "cixi")).last_duration is None
+    slow = replace(report("cixi", NOW, False, "timed out"), started=NOW - timedelta(seconds=12.5))
+    assert (await store.record_attempt(slow)).last_duration == timedelta(seconds=12.5)
+    await put(store, "cixi", [article(1)], report=report("cixi", NOW + timedelta(minutes=1), True))
+    assert (await store.section_states())[0].last_duration == timedelta(seconds=3)
+
+
+async def test_entry_counts_follow_the_listings(store: Store) -> None:
+    assert await store.entry_counts() == {}
+    await put(store, "cixi", [article(1), article(2), article(3)])
+    await put(store, "local", [article(3)])
+    assert await store.entry_counts() == {(SITE, "cixi"): 3, (SITE, "local"): 1}
+    await put(store, "cixi", [article(4)], max_entries=2)  # the window trims cixi to its newest two
+    assert (await store.entry_counts())[(SITE, "cixi")] == 2
+
+
 # -- validators ----------------------------------------------------------------------------------
 
 async def test_validators_round_trip(store: Store) -> None:

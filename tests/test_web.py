@@ -10,7 +10,7 @@ import asyncio
 import gzip
 import json
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import feedparser
 import pytest
@@ -98,32 +98,33 @@ async def test_section_page_lists_entries(site: Web) -> None:
     assert "2021-12-08 09:58" in page.get_text()  # the site's local time, not UTC
 
 
-async def test_healthz_reports_each_section(site: Web) -> None:
+async def test_status_json_reports_each_section(site: Web) -> None:
+    recently = datetime.now(UTC) - timedelta(minutes=6)  # the app reads the real clock here
     await site.store.record_attempt(RefreshReport(
-        site=SITE, section="cixi", started=NOW, finished=NOW, ok=True))
-    failed_at = NOW + timedelta(minutes=5)
+        site=SITE, section="cixi", started=recently, finished=recently, ok=True))
+    failed_at = recently + timedelta(minutes=5)
     await site.store.record_attempt(RefreshReport(
         site=SITE, section="empty", started=failed_at, finished=failed_at, ok=False, error="HTTP 503"))
-    status, headers, body = await fetch(site, "/healthz")
+    status, headers, body = await fetch(site, "/status.json")
     assert status == 200
     assert headers["Content-Type"].startswith("application/json")
     assert headers["Cache-Control"] == "no-store"
     doc = json.loads(body)
-    assert doc["status"] == "ok"
+    assert doc["status"] == "degraded"  # one of the two tried sections is failing
     sections = doc["sections"]
     assert set(sections) == {"cxnews/cixi", "cxnews/mintong", "cxnews/empty"}
     assert sections["cxnews/cixi"]["status"] == "ok"
     assert sections["cxnews/empty"]["status"] == "failing"
     assert sections["cxnews/empty"]["consecutive_failures"] == 1
     assert sections["cxnews/empty"]["last_error"] == "HTTP 503"
-    assert sections["cxnews/mintong"] == {"status": "pending"}
+    assert (sections["cxnews/mintong"]["status"], sections["cxnews/mintong"]["last_attempt"]) == ("pending", None)
 
 
-async def test_healthz_age_uses_the_injected_clock(store, tmp_path) -> None:
+async def test_status_json_age_uses_the_injected_clock(store, tmp_path) -> None:
     await store.record_attempt(RefreshReport(site=SITE, section="cixi", started=NOW, finished=NOW, ok=True))
     w = await start_web(store, tmp_path, clock=lambda: NOW + timedelta(minutes=7))
     try:
-        _, _, body = await fetch(w, "/healthz")
+        _, _, body = await fetch(w, "/status.json")
         assert json.loads(body)["sections"]["cxnews/cixi"]["age_seconds"] == 420
     finally:
         await w.client.close()
@@ -354,8 +355,12 @@ async def test_store_failure_is_a_503_with_one_line(store, tmp_path) -> None:
         assert headers["Content-Type"] == "text/plain; charset=utf-8"
         text = body.decode()
         assert text.startswith("feed cxnews/cixi.rss is unavailable: ") and text.count("\n") == 1
-        status, _, _ = await fetch(w, "/healthz")
+        status, _, _ = await fetch(w, "/status.json")
         assert status == 503
+        status, _, _ = await fetch(w, "/readyz")
+        assert status == 503
+        status, _, _ = await fetch(w, "/healthz")  # alive all the same
+        assert status == 200
     finally:
         await w.client.close()
 

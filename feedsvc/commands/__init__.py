@@ -1,4 +1,4 @@
-"""One module per CLI command (check, schema, serve, demo, refresh, preview, discover): each takes
+"""One module per CLI command (check, schema, serve, demo, refresh, preview, discover, status): each takes
 parsed values, does its work, prints, and returns an exit code. cli.py parses arguments into them.
 
 This package's own module imports nothing heavy, so `feedsvc check` and `feedsvc schema` import only

@@ -80,6 +80,9 @@ class ServerConfig(_Strict):
     max_connections: int = Field(
         512, ge=8, le=MAX_CONNECTIONS, description="Open client connections at most (lowered to fit the open-file "
         "limit); past it a new connection closes the longest idle one")
+    websub_hub: HttpUrl | None = Field(
+        None, description="WebSub hub: every feed advertises it (and itself), and each section that changed "
+        "in a refresh is published to it")
 
     @field_validator("idle_timeout")
     @classmethod

@@ -39,6 +39,8 @@ def render_atom(feed: Feed) -> bytes:
     fg.author(name=fields.feed_author(feed))
     fg.link(href=fields.feed_link(feed), rel="alternate", type="text/html")
     fg.link(href=fields.clean(feed.feed_url("atom")), rel="self", type=MEDIA_TYPE)
+    if feed.hub:  # WebSub: subscribe at the hub to the rel="self" URL above
+        fg.link(href=fields.clean(feed.hub), rel="hub")
     if feed.description.strip():
         fg.subtitle(fields.clean(feed.description).strip())
     if feed.language:

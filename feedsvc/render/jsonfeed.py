@@ -28,6 +28,8 @@ def render_json(feed: Feed) -> bytes:
         doc["language"] = feed.language
     # Same feed-level author as the Atom feed; items without one inherit it.
     doc["authors"] = [{"name": fields.feed_author(feed)}]
+    if feed.hub:  # JSON Feed 1.1 `hubs`: subscribe at the hub to `feed_url`
+        doc["hubs"] = [{"type": "WebSub", "url": fields.clean(feed.hub)}]
     doc["items"] = [_item(entry, feed) for entry in feed.entries]
     # ensure_ascii=False: Chinese text stays readable and half the size of \\uXXXX escapes.
     return json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8")

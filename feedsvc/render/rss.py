@@ -5,12 +5,17 @@ Deterministic: feedgen's clock-based defaults (lastBuildDate, generator version)
 
 from __future__ import annotations
 
+from typing import Any
+
+from feedgen.ext.base import BaseExtension
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from feedsvc.model import Entry, Feed
 from feedsvc.render import fields
 
 MEDIA_TYPE = "application/rss+xml"
+ATOM_NS = "http://www.w3.org/2005/Atom"  # feedgen maps it to the `atom` prefix in every RSS feed
 
 
 def render_rss(feed: Feed) -> bytes:
@@ -21,6 +26,10 @@ def render_rss(feed: Feed) -> bytes:
     # feedgen uses the *last* link as the channel <link>, so the self link goes first.
     fg.link(href=fields.clean(feed.feed_url("rss")), rel="self", type=MEDIA_TYPE)
     fg.link(href=fields.feed_link(feed), rel="alternate")
+    if feed.hub:
+        # feedgen writes only the rel="self" atom:link into RSS; an extension adds the hub's.
+        fg.register_extension("websub", _WebSubHub, atom=False, rss=True)
+        fg.websub.hub = fields.clean(feed.hub)
     fg.description(fields.feed_description(feed))
     if feed.language:
         fg.language(feed.language)
@@ -30,6 +39,19 @@ def render_rss(feed: Feed) -> bytes:
     for entry in feed.entries:
         _add_item(fg, entry, feed)
     return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+
+
+class _WebSubHub(BaseExtension):
+    """WebSub in RSS: `<atom:link rel="hub" href="..."/>` in the channel, beside feedgen's rel="self" one."""
+
+    hub = ""
+
+    def extend_rss(self, feed: Any) -> Any:
+        channel = feed.find("channel")
+        link = etree.SubElement(channel, f"{{{ATOM_NS}}}link")
+        link.set("href", self.hub)
+        link.set("rel", "hub")
+        return feed
 
 
 def _add_item(fg: FeedGenerator, entry: Entry, feed: Feed) -> None:

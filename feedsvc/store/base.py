@@ -56,6 +56,9 @@ class Store(Protocol):
 
     async def section_states(self) -> list[SectionState]: ...
 
+    async def entry_counts(self) -> dict[tuple[str, str], int]:
+        """How many entries each section lists now (sections listing none may be absent)."""
+
     async def defer_sections(self, site: str, sections: Sequence[str], until: datetime) -> None:
         """Defer these sections of the site until `until` (a Retry-After heard by a sibling section on
         their host); a section already deferred longer keeps its own deferral."""

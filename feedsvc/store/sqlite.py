@@ -117,6 +117,11 @@ class SQLiteStore:
             await writer.close()
 
     async def _connect(self, *, query_only: bool) -> aiosqlite.Connection:
+        if self.path != ":memory:":
+            # A file that cannot be opened fails here, before aiosqlite starts a thread: after a failed
+            # aiosqlite.connect its worker thread reports to the event loop later, which a command's
+            # asyncio.run may have closed by then (a thread traceback after the one error line).
+            sqlite3.connect(self.path).close()
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so sqlite3 must not begin for us.
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         try:
@@ -353,6 +358,13 @@ class SQLiteStore:
         async with self._reading() as db:
             rows = await db.execute_fetchall(f"SELECT {STATE_FIELDS} FROM sections ORDER BY site, section")
         return [state_from_row(row) for row in rows]
+
+    @_translated
+    async def entry_counts(self) -> dict[tuple[str, str], int]:
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(
+                "SELECT site, section, COUNT(*) FROM section_entries GROUP BY site, section")
+        return {(site, section): count for site, section, count in rows}
 
     @_translated
     async def revision(self, site: str, section: str) -> int:

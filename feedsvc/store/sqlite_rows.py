@@ -6,7 +6,7 @@ Times are stored as fixed-width UTC ISO-8601 text, so string order is time order
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from feedsvc.errors import StoreError
@@ -22,7 +22,8 @@ ENTRY_FIELDS = (
     "e.first_seen, e.summary, e.content_html, e.image, e.partial"
 )
 STATE_FIELDS = (
-    "site, section, last_attempt, last_success, last_error, consecutive_failures, resolved_url, deferred_until"
+    "site, section, last_attempt, last_success, last_error, consecutive_failures, resolved_url, deferred_until, "
+    "last_duration_ms"
 )
 
 
@@ -86,6 +87,7 @@ def state_from_row(row: Sequence[Any]) -> SectionState:
     return SectionState(
         site=row[0], section=row[1], last_attempt=parse_time(row[2]), last_success=parse_time(row[3]),
         last_error=row[4], consecutive_failures=row[5], resolved_url=row[6], deferred_until=parse_time(row[7]),
+        last_duration=None if row[8] is None else timedelta(milliseconds=row[8]),
     )
 
 

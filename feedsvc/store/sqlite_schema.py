@@ -64,4 +64,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     ("ALTER TABLE entries ADD COLUMN failed_fetches INTEGER NOT NULL DEFAULT 0",),
     # 3: a site's Retry-After outlives the run that received it: no refresh of the section before then.
     ("ALTER TABLE sections ADD COLUMN deferred_until TEXT",),
+    # 4: how long the last refresh took (milliseconds), shown by /status.json and `feedsvc status`.
+    ("ALTER TABLE sections ADD COLUMN last_duration_ms INTEGER",),
 )

@@ -130,17 +130,18 @@ async def record_report(db: aiosqlite.Connection, report: RefreshReport) -> None
     await ensure_section(db, report.site, report.section)
     finished = time_text(report.finished)
     deferred = time_text(report.deferred_until)
+    duration_ms = max(round((report.finished - report.started).total_seconds() * 1000), 0)
     if report.ok:
         await db.execute(
             "UPDATE sections SET last_attempt = ?, last_success = ?, last_error = NULL, "
-            "consecutive_failures = 0, deferred_until = ? WHERE site = ? AND section = ?",
-            (finished, finished, deferred, report.site, report.section),
+            "consecutive_failures = 0, deferred_until = ?, last_duration_ms = ? WHERE site = ? AND section = ?",
+            (finished, finished, deferred, duration_ms, report.site, report.section),
         )
     else:
         await db.execute(
-            "UPDATE sections SET last_attempt = ?, last_error = ?, "
-            "consecutive_failures = consecutive_failures + 1, deferred_until = ? WHERE site = ? AND section = ?",
-            (finished, report.error or "refresh failed", deferred, report.site, report.section),
+            "UPDATE sections SET last_attempt = ?, last_error = ?, consecutive_failures = consecutive_failures + 1, "
+            "deferred_until = ?, last_duration_ms = ? WHERE site = ? AND section = ?",
+            (finished, report.error or "refresh failed", deferred, duration_ms, report.site, report.section),
         )
 
 

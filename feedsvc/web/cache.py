@@ -36,7 +36,7 @@ from feedsvc.model import Entry, Feed
 from feedsvc.render import FORMATS, render
 from feedsvc.store import Store
 from feedsvc.web.query import DEFAULT, FeedQuery, searchable
-from feedsvc.web.representation import CachedFeed, feed_timestamp, represent
+from feedsvc.web.representation import CachedFeed, feed_timestamp, link_header, represent
 
 log = logging.getLogger("feedsvc.web")
 
@@ -73,13 +73,15 @@ def build_feed(config: Config, ref: SectionRef, entries: Sequence[Entry], link: 
         ttl_minutes=max(1, math.ceil(ref.refresh.total_seconds() / 60)),
         entries=tuple(entries),
         checked=checked,
+        hub=config.server.websub_hub,
     )
 
 
 def _render_cached(fmt: str, feed: Feed, max_age: int, revision: int) -> CachedFeed:
     doc = render(fmt, feed)
+    link = link_header(feed.hub, feed.feed_url(fmt)) if feed.hub else None
     return represent(doc.media_type, doc.body, feed_timestamp(doc.updated or feed.checked), max_age=max_age,
-                     revision=revision)
+                     revision=revision, link=link)
 
 
 class FeedCache:

@@ -1,4 +1,5 @@
-"""The aiohttp app: feeds at `/{site}/{section}.{fmt}`, the feed list at `/`, section pages, `/healthz`.
+"""The aiohttp app: feeds at `/{site}/{section}.{fmt}`, the feed list at `/`, section pages; health routes
+(`/healthz`, `/readyz`, `/status.json`) are in health.py.
 
 A feed request is answered from the render cache's prebuilt body and headers: aggregators poll a
 lot, so per-request work is a lookup and a header comparison. Everything goes through aiohttp's
@@ -19,6 +20,7 @@ from feedsvc.render.opml import Outline, render_opml
 from feedsvc.store import Store
 from feedsvc.web.cache import FeedCache, ViewsBusy
 from feedsvc.web.conditional import select
+from feedsvc.web.health import HealthViews
 from feedsvc.web.pages import SectionSummary, index_page, section_page
 from feedsvc.web.pages_style import CONTENT_SECURITY_POLICY
 from feedsvc.web.query import DEFAULT, BadQuery, parse_query
@@ -51,7 +53,7 @@ def make_app(
     app = web.Application()
     app[FEED_CACHE] = cache
     app.router.add_get("/", views.index)
-    app.router.add_get("/healthz", views.health)
+    HealthViews(config, store, clock or utcnow).add_routes(app)
     app.router.add_get("/feeds.opml", views.opml)
     app.router.add_get("/{site}/{section}.{fmt}", views.feed)
     app.router.add_get("/{site}/{section}", views.section)
@@ -158,29 +160,3 @@ class _Views:
         return text_response(
             404, f"not found: {request.path}; feeds are at /{{site}}/{{section}}.{{{'|'.join(FORMATS)}}}, "
                  "listed at /")
-
-    async def health(self, request: web.Request) -> web.Response:
-        """200 with each configured section's refresh status; 503 when the store cannot answer."""
-        headers = {"Cache-Control": "no-store", "Server": SERVER}
-        try:
-            states = {(s.site, s.section): s for s in await self.store.section_states()}
-        except FeedsvcError as exc:
-            return web.json_response({"status": "error", "error": str(exc)}, status=503, headers=headers)
-        now = self.clock()
-        sections: dict[str, dict[str, object]] = {}
-        for key in self.cache.refs:
-            state = states.get(key)
-            # The site's Retry-After: no refresh before this time (null when nothing defers it).
-            deferred = state.deferred_until if state and state.deferred_until and state.deferred_until > now else None
-            if state is None or state.last_attempt is None:
-                sections["/".join(key)] = {"status": "pending", **({"deferred_until": deferred.isoformat()} if deferred else {})}
-                continue
-            sections["/".join(key)] = {
-                "status": "failing" if state.consecutive_failures else "ok",
-                "last_success": state.last_success.isoformat() if state.last_success else None,
-                "age_seconds": round((now - state.last_success).total_seconds()) if state.last_success else None,
-                "consecutive_failures": state.consecutive_failures,
-                "last_error": state.last_error,
-                "deferred_until": deferred and deferred.isoformat(),
-            }
-        return web.json_response({"status": "ok", "sections": sections}, headers=headers)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 from feedsvc import __version__
 from feedsvc.httpdate import format_http_date
@@ -34,6 +35,12 @@ def cache_control(max_age: int) -> str:
     """Our Cache-Control for a feed refreshed every `max_age` seconds."""
     return (f"public, max-age={max_age}, stale-while-revalidate={max_age}, "
             f"stale-if-error={STALE_IF_ERROR}")
+
+
+def link_header(hub: str, self_url: str) -> str:
+    """WebSub discovery (W3C WebSub 4): `Link: <hub>; rel="hub", <self>; rel="self"`. Each URL in its
+    ASCII form (yarl: IDNA host, percent-encoded path and query), so no `>` or `"` ends it early."""
+    return f'<{URL(hub)}>; rel="hub", <{URL(self_url)}>; rel="self"'
 
 
 def feed_timestamp(updated: datetime | None) -> int:
@@ -63,8 +70,10 @@ class CachedFeed:
     revision: int  # the section's store revision this was rendered from
 
 
-def represent(media_type: str, body: bytes, last_modified: int, *, max_age: int, revision: int) -> CachedFeed:
-    """Both encodings of one rendered body. gzip uses mtime=0 so the same body gives the same bytes."""
+def represent(media_type: str, body: bytes, last_modified: int, *, max_age: int, revision: int,
+              link: str | None = None) -> CachedFeed:
+    """Both encodings of one rendered body. gzip uses mtime=0 so the same body gives the same bytes.
+    `link`, when given, is a Link header sent with every answer, 304s included (WebSub discovery)."""
     tag = hashlib.sha256(body).hexdigest()[:24]
     lm = format_http_date(last_modified)
 
@@ -75,6 +84,8 @@ def represent(media_type: str, body: bytes, last_modified: int, *, max_age: int,
             ("Cache-Control", cache_control(max_age)),
             ("Vary", "Accept-Encoding"),
         ]
+        if link:
+            validators.append(("Link", link))
         full = [("Content-Type", f"{media_type}; charset=utf-8"), *validators]
         if encoding:
             full.append(("Content-Encoding", encoding))

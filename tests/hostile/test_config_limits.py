@@ -14,7 +14,7 @@ import pytest
 
 from feedsvc.cli import main
 from feedsvc.config import load_config
-from feedsvc.scheduler import next_delay
+from feedsvc.schedule import next_delay
 from tests.test_cli import feedsvc, no_traceback
 
 SITE = """\

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from feedsvc.config import Config
 from feedsvc.model import RefreshReport, SectionState
-from feedsvc.scheduler import RefreshScheduler, first_runs
+from feedsvc.schedule import first_runs
+from feedsvc.scheduler import RefreshScheduler
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
