@@ -72,6 +72,8 @@ async def test_index_shows_status_count_update_and_error_of_each_section(site: W
     assert "not refreshed yet" in text(mintong)
     assert "1 site, 3 feeds, 1 failing" in text(doc.select_one("header"))
     assert doc.select_one('a[href="/feeds.opml"]') is not None
+    async with site.client.get(doc.select_one('footer a[href="/status.json"]')["href"]) as resp:
+        assert resp.status == 200 and (await resp.json())["sections"]["cxnews/empty"]["status"] == "failing"
 
 
 async def test_index_gives_the_public_feed_urls_with_copy_buttons_and_subscribe_links(site: Web) -> None:

@@ -113,7 +113,7 @@ def _footer(sections: Sequence[SectionSummary]) -> str:
     zones = sorted({s.ref.timezone for s in sections})
     shown = ", ".join(escape(z) for z in zones) or "UTC"
     return (f'<footer><p>Times are shown in each site\'s zone ({shown}). Feeds: RSS 2.0, Atom 1.0, JSON Feed 1.1. '
-            '<a href="/healthz">health</a></p></footer>')
+            '<a href="/status.json">status as JSON</a></p></footer>')
 
 
 def _entry(feed: Feed, zone: ZoneInfo, index: int) -> str:
