@@ -22,7 +22,8 @@ from feedsvc.web.cache import FeedCache, ViewsBusy
 from feedsvc.web.conditional import select
 from feedsvc.web.health import HealthViews
 from feedsvc.web.metrics import FEED_ROUTE, METRICS, metrics_for, metrics_view, request_counter
-from feedsvc.web.pages import index_page, section_page
+from feedsvc.web.pages import SectionSummary, index_page, section_page
+from feedsvc.web.pages_style import CONTENT_SECURITY_POLICY
 from feedsvc.web.query import DEFAULT, BadQuery, parse_query
 from feedsvc.web.representation import SERVER
 
@@ -35,6 +36,13 @@ def text_response(status: int, message: str) -> web.Response:
     """A one-line plain-text answer (errors, hints)."""
     return web.Response(status=status, text=message + "\n", content_type="text/plain", charset="utf-8",
                         headers={"Server": SERVER})
+
+
+def _page_response(body: bytes) -> web.Response:
+    """An HTML page, never cached (it shows live status), allowed only its own inline style and script."""
+    return web.Response(body=body, content_type="text/html", charset="utf-8", headers={
+        "Server": SERVER, "Cache-Control": "no-cache", "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Content-Type-Options": "nosniff"})
 
 
 def make_app(
@@ -105,6 +113,11 @@ class _Views:
             return web.Response(status=304, headers=rep.headers_304)
         return web.Response(body=rep.body, headers=rep.headers)
 
+    def _base(self, request: web.Request) -> str:
+        """Where people reach the feeds: the configured public URL, else the origin this page was asked on."""
+        public = self.config.server.public_url
+        return self.config.server.base_url if public else f"{request.scheme}://{request.host}"
+
     async def section(self, request: web.Request) -> web.Response:
         site, section = request.match_info["site"], request.match_info["section"]
         unknown = self._unknown(site, section)
@@ -112,19 +125,31 @@ class _Views:
             return unknown
         try:
             snapshot = await self.cache.snapshot(site, section)
+            state = await self.store.section_state(site, section)
         except FeedsvcError as exc:
             return text_response(503, f"section {site}/{section} is unavailable: {exc}")
-        body = section_page(self.cache.refs[(site, section)], snapshot.feed)
-        return web.Response(body=body, content_type="text/html", charset="utf-8", headers={"Server": SERVER})
+        body = section_page(self.cache.refs[(site, section)], snapshot.feed, state, base=self._base(request),
+                            now=self.clock())
+        return _page_response(body)
 
     async def index(self, request: web.Request) -> web.Response:
         # Rendered per request (people, not pollers, read it): it shows each section's last refresh.
+        problems: list[str] = []
         try:
             states = {(s.site, s.section): s for s in await self.store.section_states()}
-        except FeedsvcError:
+        except FeedsvcError as exc:
             states = {}
-        return web.Response(body=index_page(self.config, states), content_type="text/html", charset="utf-8",
-                            headers={"Server": SERVER, "Cache-Control": "no-cache"})
+            problems.append(f"The store cannot be read, so no section's status is known: {exc}")
+        summaries = []
+        for key, ref in self.cache.refs.items():
+            try:
+                feed = (await self.cache.snapshot(*key)).feed
+            except FeedsvcError:
+                summaries.append(SectionSummary(ref, states.get(key), None, None, known=not problems))
+            else:
+                summaries.append(SectionSummary(ref, states.get(key), len(feed.entries), feed.updated,
+                                                known=not problems))
+        return _page_response(index_page(summaries, base=self._base(request), now=self.clock(), problems=problems))
 
     async def opml(self, request: web.Request) -> web.Response:
         """Every section's Atom feed as OPML: one import subscribes a reader to all of them."""
