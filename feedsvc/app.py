@@ -24,6 +24,7 @@ from feedsvc.refresh import SectionRefresher
 from feedsvc.scheduler import RefreshScheduler
 from feedsvc.store import open_store
 from feedsvc.web import FEED_CACHE, make_app
+from feedsvc.web.admin import REFRESH_QUEUE
 from feedsvc.web.metrics import METRICS
 from feedsvc.websub import WebSubPublisher
 
@@ -56,9 +57,13 @@ def build_app(
                 config.section_refs(), refresher.refresh, on_done=refreshed,
                 section_state=store.section_state, spread=spread, on_lag=metrics.scheduler_lag.observe)
             scheduler.start({(s.site, s.section): s for s in await store.section_states()})
+            if REFRESH_QUEUE in app:  # the admin API is on: it queues runs on this scheduler
+                app[REFRESH_QUEUE].queue = scheduler
         try:
             yield
         finally:
+            if REFRESH_QUEUE in app:
+                app[REFRESH_QUEUE].queue = None
             if scheduler is not None:
                 await scheduler.shutdown()
             if publisher is not None:

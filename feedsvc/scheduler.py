@@ -11,7 +11,9 @@ refresh`, later another replica) moves the section's next run instead of doublin
 - at start-up only sections that are due, or have never succeeded, run, spread out over the first seconds;
 - a failing section backs off exponentially (capped) and returns to its interval on success;
 - a section the site asked to wait (Retry-After, stored as `deferred_until`) runs no earlier than that,
-  whatever the plan above says, at start-up and after every run.
+  whatever the plan above says, at start-up and after every run;
+- `run_now(keys)` (the admin API) moves a section's one job to now: a run already queued or running is
+  not doubled, and a deferred section waits unless forced.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ class RefreshScheduler:
         # Each section's last attempt as this scheduler last saw it in the store: a newer one when its
         # job fires means another process refreshed it meanwhile.
         self.seen: dict[str, datetime | None] = {}
+        # Sections inside a run now, and those queued by run_now (with its force flag) not yet started.
+        self.active: set[str] = set()
+        self.asked: dict[str, bool] = {}
 
     def start(self, states: dict[tuple[str, str], SectionState]) -> None:
         plan = first_runs(list(self.refs.values()), states, self.clock(), self.spread)
@@ -94,21 +99,23 @@ class RefreshScheduler:
         if self.on_lag is not None and key in self.planned:
             self.on_lag(max(0.0, (self.clock() - self.planned[key]).total_seconds()))
         self.running.add(task)
+        self.active.add(key)
         try:
-            await self._run_once(key)
+            await self._run_once(key, asked=key in self.asked, force=self.asked.pop(key, False))
         except asyncio.CancelledError:
             if not self.stopping:
                 raise
             # Shutdown cancelled this refresh; its transaction rolled back. Nothing to report.
             log.info("%s: refresh cancelled by shutdown", key)
         finally:
+            self.active.discard(key)
             self.running.discard(task)
 
-    async def _run_once(self, key: str) -> None:
+    async def _run_once(self, key: str, *, asked: bool = False, force: bool = False) -> None:
         ref = self.refs[key]
         state = await self.section_state(ref.site_name, ref.name)
         deferred = deferred_until(state, self.clock())
-        if deferred is not None:
+        if deferred is not None and not force:
             # The site asked for a pause (Retry-After), maybe heard by another process meanwhile.
             self.seen[key] = state.last_attempt
             if self.scheduler.running:
@@ -116,7 +123,7 @@ class RefreshScheduler:
             log.info("%s: deferred by the site until %s", key, deferred.isoformat(timespec="seconds"))
             return
         due = due_at(ref, state)
-        if state.last_attempt != self.seen.get(key) and due is not None and due > self.clock():
+        if not asked and state.last_attempt != self.seen.get(key) and due is not None and due > self.clock():
             # Refreshed meanwhile by another process: not due yet, so no request is sent now.
             self.seen[key] = state.last_attempt
             if self.scheduler.running:
@@ -141,6 +148,36 @@ class RefreshScheduler:
             log.warning("%s: %s (failure %d, next in %s%s)", key, report.error, failures, delay, pause)
         if self.on_done is not None:
             self.on_done(report)
+
+    async def run_now(self, keys: Sequence[str], *, force: bool = False) -> dict[str, str]:
+        """Queue an immediate run of each section; per key what happened: "queued", "already queued",
+        "already running" or "deferred by the site until <time>" (not run unless `force`).
+
+        The section's one job is moved to now, so a run asked for coalesces with the scheduled one and
+        the schedule carries on from its end as after any run.
+        """
+        outcomes: dict[str, str] = {}
+        for key in keys:
+            ref = self.refs[key]
+            if key in self.active:
+                outcomes[key] = "already running"
+                continue
+            if key in self.asked:
+                self.asked[key] = self.asked[key] or force
+                outcomes[key] = "already queued"
+                continue
+            if not force:
+                deferred = deferred_until(await self.section_state(ref.site_name, ref.name), self.clock())
+                if deferred is not None:
+                    outcomes[key] = f"deferred by the site until {deferred.isoformat(timespec='seconds')}"
+                    continue
+            if key in self.active or key in self.asked:  # started or asked for while the store was read
+                outcomes[key] = "already running" if key in self.active else "already queued"
+                continue
+            self.asked[key] = force
+            self._schedule(key, self.clock())
+            outcomes[key] = "queued"
+        return outcomes
 
     def next_run(self, key: str) -> datetime | None:
         job = self.scheduler.get_job(key)

@@ -30,7 +30,7 @@ def config_path(path: str | os.PathLike[str] | None = None) -> Path:
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Read, validate and return the config; raise ConfigError listing every problem (file:line: path: what).
 
-    $FEEDSVC_STORE_URL, when set, replaces store.url.
+    $FEEDSVC_STORE_URL, when set, replaces store.url; $FEEDSVC_ADMIN_TOKEN, server.admin_token.
     """
     file = config_path(path)
     display = str(file)
@@ -53,12 +53,21 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             data["store"] = {"url": store_url}
         elif isinstance(store, dict):
             data["store"] = {**store, "url": store_url}
+    admin_token = os.environ.get("FEEDSVC_ADMIN_TOKEN")
+    if admin_token:
+        server = data.get("server")
+        if server is None:
+            data["server"] = {"admin_token": admin_token}
+        elif isinstance(server, dict):
+            data["server"] = {**server, "admin_token": admin_token}
     try:
         config = Config.model_validate({**data, "source_file": str(file.resolve())})
     except ValidationError as exc:
         for issue in issues_from_validation(exc, Config, doc, display):
             if store_url and issue.path == "store.url":
                 issue = replace(issue, message=f"{issue.message} (from $FEEDSVC_STORE_URL)")
+            if admin_token and issue.path == "server.admin_token":
+                issue = replace(issue, message=f"{issue.message} (from $FEEDSVC_ADMIN_TOKEN)")
             issues.append(issue)
     else:
         issues += _site_issues(config, doc, display)

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from feedsvc import model
@@ -68,6 +68,7 @@ class _Strict(BaseModel):
 # after idle_timeout; past max_connections the longest idle one is closed to make room for a new one.
 MAX_IDLE_TIMEOUT = timedelta(hours=1)
 MAX_CONNECTIONS = 100_000
+MIN_ADMIN_TOKEN = 16
 
 
 class ServerConfig(_Strict):
@@ -83,6 +84,17 @@ class ServerConfig(_Strict):
     websub_hub: HttpUrl | None = Field(
         None, description="WebSub hub: every feed advertises it (and itself), and each section that changed "
         "in a refresh is published to it")
+    admin_token: SecretStr | None = Field(
+        None, description="Bearer token of the admin API (POST /admin/refresh/...), at least 16 "
+        "characters; without it the admin routes do not exist. $FEEDSVC_ADMIN_TOKEN overrides it")
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # The message never repeats the value: it is a secret.
+        if value is not None and len(value.get_secret_value()) < MIN_ADMIN_TOKEN:
+            raise ValueError(f"is too short (at least {MIN_ADMIN_TOKEN} characters; a guessable token guards nothing)")
+        return value
 
     @field_validator("idle_timeout")
     @classmethod

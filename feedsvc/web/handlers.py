@@ -18,6 +18,7 @@ from feedsvc.errors import FeedsvcError, NotFound
 from feedsvc.render import FORMATS
 from feedsvc.render.opml import Outline, render_opml
 from feedsvc.store import Store
+from feedsvc.web.admin import AdminViews
 from feedsvc.web.cache import FeedCache, ViewsBusy
 from feedsvc.web.conditional import select
 from feedsvc.web.health import HealthViews
@@ -61,6 +62,7 @@ def make_app(
     HealthViews(config, store, clock or utcnow).add_routes(app)
     app.router.add_get("/metrics", metrics_view(metrics))
     app.router.add_get("/feeds.opml", views.opml)
+    AdminViews(config).add_routes(app, not_found=views.not_found)
     app.router.add_get(FEED_ROUTE, views.feed)
     app.router.add_get("/{site}/{section}", views.section)
     app.router.add_get("/{tail:.*}", views.not_found)
