@@ -7,8 +7,7 @@ forced). The token also comes from $FEEDSVC_ADMIN_TOKEN.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ from feedsvc.config import Config, load_config
 from feedsvc.errors import ConfigError, NotFound
 from feedsvc.fetch.resolver import StaticResolver
 from feedsvc.store import Store, open_store
+from tests.support import until
 from tests.support.news_site import HOST, FixtureSite, article_links, make_config
 
 TOKEN = "s3cret-admin-token-0123456789"
@@ -54,14 +54,6 @@ async def opened(config: Config) -> AsyncIterator[Store]:
         await store.close()
 
 
-async def until(condition: Callable[[], bool | Awaitable[bool]], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result if isinstance(result, bool) else await result:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def first_runs_done(store: Store, fixture: FixtureSite) -> None:

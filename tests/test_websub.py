@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,6 +29,7 @@ from feedsvc.fetch.resolver import StaticResolver
 from feedsvc.store import open_store
 from feedsvc.web.representation import link_header
 from feedsvc.websub import WebSubPublisher, topic_urls
+from tests.support import until
 from tests.support.news_site import HOST, FixtureSite, article_links, make_config
 from tests.support.upstream import serving
 
@@ -100,14 +101,6 @@ async def running_service(config: Config, port: int) -> AsyncIterator[TestClient
         yield client
 
 
-async def until(condition: Callable[[], bool | Awaitable[bool]], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result if isinstance(result, bool) else await result:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def not_modified_lists(site: FixtureSite, section: str) -> int:

@@ -22,6 +22,13 @@ from feedsvc.errors import ConfigError, ConfigIssue
 DEFAULT_PATH = "config.yaml"
 
 
+# Environment variables that override one config key: (variable, block, key).
+ENV_OVERRIDES = (
+    ("FEEDSVC_STORE_URL", "store", "url"),
+    ("FEEDSVC_ADMIN_TOKEN", "server", "admin_token"),
+)
+
+
 def config_path(path: str | os.PathLike[str] | None = None) -> Path:
     """The config file to read: the argument, else $FEEDSVC_CONFIG, else ./config.yaml."""
     return Path(path if path else os.environ.get("FEEDSVC_CONFIG") or DEFAULT_PATH)
@@ -46,28 +53,22 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     if "source_file" in data:
         issues.append(unknown_key_issue(Config, (), "source_file", doc, display))
         del data["source_file"]
-    store_url = os.environ.get("FEEDSVC_STORE_URL")
-    if store_url:
-        store = data.get("store")
-        if store is None:
-            data["store"] = {"url": store_url}
-        elif isinstance(store, dict):
-            data["store"] = {**store, "url": store_url}
-    admin_token = os.environ.get("FEEDSVC_ADMIN_TOKEN")
-    if admin_token:
-        server = data.get("server")
-        if server is None:
-            data["server"] = {"admin_token": admin_token}
-        elif isinstance(server, dict):
-            data["server"] = {**server, "admin_token": admin_token}
+    overridden: dict[str, str] = {}  # config path -> the variable that set it
+    for variable, section, key in ENV_OVERRIDES:
+        value = os.environ.get(variable)
+        if value:
+            overridden[f"{section}.{key}"] = variable
+            block = data.get(section)
+            if block is None:
+                data[section] = {key: value}
+            elif isinstance(block, dict):
+                data[section] = {**block, key: value}
     try:
         config = Config.model_validate({**data, "source_file": str(file.resolve())})
     except ValidationError as exc:
         for issue in issues_from_validation(exc, Config, doc, display):
-            if store_url and issue.path == "store.url":
-                issue = replace(issue, message=f"{issue.message} (from $FEEDSVC_STORE_URL)")
-            if admin_token and issue.path == "server.admin_token":
-                issue = replace(issue, message=f"{issue.message} (from $FEEDSVC_ADMIN_TOKEN)")
+            if issue.path in overridden:
+                issue = replace(issue, message=f"{issue.message} (from ${overridden[issue.path]})")
             issues.append(issue)
     else:
         issues += _site_issues(config, doc, display)
