@@ -9,7 +9,10 @@ by the config, whatever clients ask for or upstream pages link to.
 from __future__ import annotations
 
 import platform
+import time
 from collections.abc import Iterable
+from contextlib import suppress
+from datetime import datetime
 from importlib import metadata
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
@@ -34,6 +37,13 @@ def status_class(status: int | None) -> str:
 
 
 OUTCOMES = ("ok", "not_modified", "failed")
+CONFIG_OUTCOMES = ("ok", "invalid")
+
+
+def _section_series(m: Metrics) -> list[tuple[Counter | Gauge | Histogram, tuple[str, ...]]]:
+    """Every per-section family, with the values its one label after site and section takes (or none)."""
+    return [(m.refreshes, OUTCOMES), (m.refresh_duration, ()), (m.last_success, ()), (m.consecutive_failures, ()),
+            (m.articles, ("extracted", "failed")), (m.entries_stored, ("inserted", "updated"))]
 
 
 def refresh_outcome(report: RefreshReport) -> str:
@@ -99,12 +109,44 @@ class Metrics:
             registry=registry)
         self.feed_cache_misses = Counter(
             "feedsvc_feed_cache_misses", "Feed requests that had to wait for a rendering.", registry=registry)
+        self.config_reloads = Counter(
+            "feedsvc_config_reloads", "Config reloads (file changed, SIGHUP, POST /admin/reload) by outcome: "
+            "ok (applied) or invalid (nothing changed, the old config keeps running).", ["outcome"], registry=registry)
+        self.config_last_reload_ok = Gauge(
+            "feedsvc_config_last_reload_successful", "1 when the config file last read was valid, 0 while "
+            "it is invalid.", registry=registry)
+        self.config_last_reload_time = Gauge(
+            "feedsvc_config_last_reload_success_timestamp_seconds", "When the config was last loaded or "
+            "reloaded successfully (Unix time).", registry=registry)
+        for outcome in CONFIG_OUTCOMES:
+            self.config_reloads.labels(outcome)
+        self.config_last_reload_ok.set(1)
+        self.config_last_reload_time.set(time.time())
         build = Info("feedsvc_build", "The running feedsvc's version and Python.", registry=registry)
         build.info({"version": version or _version(), "python": platform.python_version()})
-        for site, section in sections:
+        self.follow(self.hosts, added=sections)
+
+    def follow(self, hosts: Iterable[str], *, added: Iterable[tuple[str, str]] = (),
+               removed: Iterable[tuple[str, str]] = ()) -> None:
+        """The configured hosts and sections after a (re)load: added sections' series start at 0 and
+        removed ones' go, so no series lingers for a section no longer configured."""
+        self.hosts = frozenset(h.lower() for h in hosts)
+        for site, section in added:
             for outcome in OUTCOMES:
                 self.refreshes.labels(site, section, outcome)
             self.consecutive_failures.labels(site, section)
+        for site, section in removed:
+            for family, values in _section_series(self):
+                for value in values or (None,):
+                    with suppress(KeyError):  # older prometheus-client raises for a series never made
+                        family.remove(site, section, *(() if value is None else (value,)))
+
+    def config_reloaded(self, outcome: str, when: datetime) -> None:
+        """Count one config reload ("ok" or "invalid"; LiveConfig's on_outcome)."""
+        self.config_reloads.labels(outcome).inc()
+        self.config_last_reload_ok.set(1 if outcome == "ok" else 0)
+        if outcome == "ok":
+            self.config_last_reload_time.set(when.timestamp())
 
     # -- hooks: plain calls, handed to the rooms that see the events ----------------------------------
 

@@ -13,7 +13,10 @@ refresh`, later another replica) moves the section's next run instead of doublin
 - a section the site asked to wait (Retry-After, stored as `deferred_until`) runs no earlier than that,
   whatever the plan above says, at start-up and after every run;
 - `run_now(keys)` (the admin API) moves a section's one job to now: a run already queued or running is
-  not doubled, and a deferred section waits unless forced.
+  not doubled, and a deferred section waits unless forced;
+- `follow(refs, ...)` (a config reload) gives every section its new settings from its next run on: a
+  removed section's job goes (a run in progress ends but is not placed again), an added one is planned
+  as at start-up, one whose interval changed is placed again by its stored state; other jobs keep their time.
 """
 
 from __future__ import annotations
@@ -77,12 +80,38 @@ class RefreshScheduler:
         log.info("scheduled %d sections (%d due now)", len(plan),
                  sum(1 for when in plan.values() if when <= self.clock() + self.spread * len(plan)))
 
+    def follow(self, refs: Sequence[SectionRef], states: dict[tuple[str, str], SectionState], *,
+               removed: Sequence[str] = (), added: Sequence[str] = (), rescheduled: Sequence[str] = ()) -> None:
+        """A reloaded config: `refs` are every section from now on; `states` the stored states of the
+        added and rescheduled ones (a missing one counts as never tried)."""
+        self.refs = {ref.key: ref for ref in refs}
+        for key in removed:
+            for kept in (self.planned, self.seen, self.asked):
+                kept.pop(key, None)
+            if self.scheduler.get_job(key) is not None:
+                self.scheduler.remove_job(key)
+        now = self.clock()
+        fresh = [self.refs[key] for key in added]
+        for ref in fresh:
+            state = states.get((ref.site_name, ref.name))
+            self.seen[ref.key] = state.last_attempt if state else None
+        for key, when in first_runs(fresh, states, now, self.spread).items():
+            self._schedule(key, when)
+        for key in rescheduled:
+            if key in self.active or key in self.asked:
+                continue  # running or about to: its next run is placed by the new interval when it ends
+            ref = self.refs[key]
+            due = due_at(ref, states.get((ref.site_name, ref.name)))
+            self._schedule(key, self._jittered(ref, max(due or now, now)))
+
     def _schedule(self, key: str, when: datetime) -> None:
-        """The section's one job, (re)placed to run once at `when`.
+        """The section's one job, (re)placed to run once at `when`; nothing for a section no longer configured.
 
         misfire_grace_time=None: a job that fires late (a busy loop, a suspended machine) still runs;
         with APScheduler's default of one second it would be dropped, and the section never run again.
         """
+        if key not in self.refs:
+            return
         self.planned[key] = when
         self.scheduler.add_job(
             self._run, DateTrigger(run_date=when), args=[key], id=key, name=key,
@@ -94,6 +123,8 @@ class RefreshScheduler:
         return when + timedelta(seconds=random.uniform(0, jitter_for(ref)))
 
     async def _run(self, key: str) -> None:
+        if key not in self.refs:  # removed by a reload just as its job fired
+            return
         task = asyncio.current_task()
         assert task is not None
         if self.on_lag is not None and key in self.planned:
@@ -134,6 +165,7 @@ class RefreshScheduler:
         state = await self.section_state(ref.site_name, ref.name)
         self.seen[key] = state.last_attempt
         failures = 0 if report.ok else state.consecutive_failures
+        ref = self.refs.get(key, ref)  # a reload during the run: the next one is placed by the new interval
         delay = next_delay(ref, failures)
         deferred = deferred_until(state, self.clock())
         if deferred is not None:
@@ -158,7 +190,10 @@ class RefreshScheduler:
         """
         outcomes: dict[str, str] = {}
         for key in keys:
-            ref = self.refs[key]
+            ref = self.refs.get(key)
+            if ref is None:  # configured by a reload this scheduler has not followed yet
+                outcomes[key] = "not scheduled yet (the config is being reloaded)"
+                continue
             if key in self.active:
                 outcomes[key] = "already running"
                 continue

@@ -1,4 +1,5 @@
-"""`feedsvc serve`: serve the feeds and refresh them on schedule until SIGINT/SIGTERM."""
+"""`feedsvc serve`: serve the feeds and refresh them on schedule until SIGINT/SIGTERM; the config file is
+watched and SIGHUP reloads it (feedsvc.reload)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 from feedsvc.app import build_app, setup_logging
 from feedsvc.commands import EXIT_OK
 from feedsvc.config import Config
+from feedsvc.reload import POLL_INTERVAL
 from feedsvc.web import ConnectionLimits, run_app
 
 
@@ -22,9 +24,9 @@ def with_address(config: Config, host: str | None = None, port: int | None = Non
 
 
 def run(config: Config, *, host: str | None = None, port: int | None = None) -> int:
-    config = with_address(config, host, port)
+    file_config, config = config, with_address(config, host, port)
     setup_logging()
-    app = build_app(config)
+    app = build_app(config, file_config=file_config, watch=POLL_INTERVAL, sighup=True)
     server = config.server
     limits = ConnectionLimits(idle_timeout=server.idle_timeout.total_seconds(), max_connections=server.max_connections)
     run_app(app, host=server.host, port=server.port, limits=limits,

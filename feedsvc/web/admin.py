@@ -1,6 +1,7 @@
 """The admin API, present only when `server.admin_token` is set: `POST /admin/refresh/{site}[/{section}]`
-queues a refresh now and answers 202 with what was queued. A bearer token, compared in constant time,
-guards it; without one a request is refused with 401 and never learns whether the site exists.
+queues a refresh now and answers 202 with what was queued; `POST /admin/reload` reads the config file
+again and answers with what changed (200) or the file's errors (422). A bearer token, compared in
+constant time, guards it; without one a request is refused with 401 and never learns whether the site exists.
 
 The web room does not import the scheduler: the wiring puts whatever runs sections (a `RefreshQueue`)
 into `app[REFRESH_QUEUE].queue` once it has started it.
@@ -14,8 +15,8 @@ from typing import Protocol
 
 from aiohttp import web
 
-from feedsvc.config import Config
-from feedsvc.errors import NotFound
+from feedsvc.errors import ConfigError, NotFound
+from feedsvc.reload import LiveConfig
 from feedsvc.web.representation import SERVER
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -42,11 +43,12 @@ def _answer(status: int, body: dict[str, object], **headers: str) -> web.Respons
 
 
 class AdminViews:
-    """The admin routes over the config and its token; `add_routes` adds nothing without a token."""
+    """The admin routes over the live config and its token (a restart changes it); `add_routes` adds
+    nothing without a token."""
 
-    def __init__(self, config: Config):
-        self.config = config
-        token = config.server.admin_token
+    def __init__(self, live: LiveConfig):
+        self.live = live
+        token = live.current.server.admin_token
         self.token = token.get_secret_value().encode() if token is not None else None
 
     def add_routes(self, app: web.Application, *, not_found: Handler) -> None:
@@ -58,6 +60,7 @@ class AdminViews:
         app[REFRESH_QUEUE] = QueueSlot()
         app.router.add_post("/admin/refresh/{site}", self.refresh)
         app.router.add_post("/admin/refresh/{site}/{section}", self.refresh)
+        app.router.add_post("/admin/reload", self.reload)
 
     def _authorized(self, request: web.Request) -> bool:
         assert self.token is not None
@@ -65,13 +68,19 @@ class AdminViews:
         # compare_digest on bytes: its time does not depend on where the first wrong byte is.
         return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self.token)
 
+    def _refused(self, request: web.Request) -> web.Response | None:
+        if self._authorized(request):
+            return None
+        return _answer(401, {"error": "a valid 'Authorization: Bearer <admin token>' is required"},
+                       **{"WWW-Authenticate": 'Bearer realm="feedsvc admin"'})
+
     async def refresh(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            return _answer(401, {"error": "a valid 'Authorization: Bearer <admin token>' is required"},
-                           **{"WWW-Authenticate": 'Bearer realm="feedsvc admin"'})
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
         site, section = request.match_info["site"], request.match_info.get("section")
         try:
-            refs = self.config.lookup(site, section)
+            refs = self.live.current.lookup(site, section)
         except NotFound as exc:
             return _answer(404, {"error": str(exc)})
         queue = request.app[REFRESH_QUEUE].queue
@@ -82,3 +91,18 @@ class AdminViews:
         sections = [{"site": ref.site_name, "section": ref.name, "outcome": outcomes[ref.key]} for ref in refs]
         return _answer(202, {"queued": [f"{s['site']}/{s['section']}" for s in sections
                                         if s["outcome"] == "queued"], "sections": sections})
+
+    async def reload(self, request: web.Request) -> web.Response:
+        """Read the config file now: 200 with the sections added, removed and changed (and the keys that
+        wait for a restart), or 422 with the file's errors while the running config is kept."""
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        try:
+            result = await self.live.reload("POST /admin/reload")
+        except ConfigError as exc:  # not read from a file: nothing to reload
+            return _answer(409, {"outcome": "unavailable", "error": str(exc)})
+        if result.change is None:
+            return _answer(422, {"outcome": result.outcome, "errors": list(result.errors),
+                                 "file": str(self.live.path)})
+        return _answer(200, {"outcome": result.outcome, "file": str(self.live.path), **result.change.summary()})

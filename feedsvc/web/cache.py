@@ -23,7 +23,7 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -243,6 +243,15 @@ class FeedCache:
             self._feeds.pop((site, section, fmt), None)
         for variant in [v for v in self._variants if v[0] == site and v[1] == section]:
             del self._variants[variant]
+
+    def follow(self, config: Config, changed: Iterable[SectionKey] = ()) -> None:
+        """A reloaded config: its sections are the ones served from now on (a removed one is forgotten),
+        and those in `changed` (their settings changed) are rendered again; every other rendering, and
+        so its ETag, is kept."""
+        refs = {(r.site_name, r.name): r for r in config.section_refs()}
+        for key in [*changed, *(key for key in self.refs if key not in refs)]:
+            self.invalidate(*key)
+        self.config, self.refs = config, refs
 
     async def poll_once(self) -> list[SectionKey]:
         """Invalidate every cached section whose store revision moved; returns those sections."""

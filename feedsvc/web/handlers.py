@@ -15,6 +15,7 @@ from aiohttp import web
 from feedsvc.clock import Clock, utcnow
 from feedsvc.config import Config
 from feedsvc.errors import FeedsvcError, NotFound
+from feedsvc.reload import ConfigChange, LiveConfig
 from feedsvc.render import FORMATS
 from feedsvc.render.opml import Outline, render_opml
 from feedsvc.store import Store
@@ -22,7 +23,7 @@ from feedsvc.web.admin import AdminViews
 from feedsvc.web.cache import FeedCache, ViewsBusy
 from feedsvc.web.conditional import select
 from feedsvc.web.health import HealthViews
-from feedsvc.web.metrics import FEED_ROUTE, METRICS, metrics_for, metrics_view, request_counter
+from feedsvc.web.metrics import FEED_ROUTE, METRICS, follow_config, metrics_for, metrics_view, request_counter
 from feedsvc.web.pages import SectionSummary, index_page, section_page
 from feedsvc.web.pages_style import CONTENT_SECURITY_POLICY
 from feedsvc.web.query import DEFAULT, BadQuery, parse_query
@@ -31,6 +32,7 @@ from feedsvc.web.representation import SERVER
 log = logging.getLogger("feedsvc.web")
 
 FEED_CACHE = web.AppKey("feedsvc.feed_cache", FeedCache)
+LIVE_CONFIG = web.AppKey("feedsvc.live_config", LiveConfig)
 
 
 def text_response(status: int, message: str) -> web.Response:
@@ -48,21 +50,32 @@ def _page_response(body: bytes) -> web.Response:
 
 def make_app(
     config: Config, store: Store, *, clock: Clock | None = None, poll_interval: float = 2.0,
+    live: LiveConfig | None = None,
 ) -> web.Application:
     """The web app over an (already or soon) open store; `app[FEED_CACHE]` is its render cache,
-    `app[METRICS]` its metrics (a registry of its own)."""
+    `app[METRICS]` its metrics (a registry of its own), `app[LIVE_CONFIG]` the config it serves now
+    (`live`, else `config` for good): a reload reaches the views, the cache and the metrics from there."""
+    live = live or LiveConfig(config)
+    config = live.current
     metrics = metrics_for(config)
     cache = FeedCache(config, store, poll_interval=poll_interval, clock=clock or utcnow,
                       on_lookup=metrics.feed_cache, on_render=metrics.rendered)
-    views = _Views(config, store, cache, clock or utcnow)
+
+    def follow(change: ConfigChange) -> None:
+        cache.follow(change.new, [(ref.site_name, ref.name) for ref in change.changed])
+
+    live.listeners += [follow, follow_config(metrics)]
+    live.on_outcome = metrics.config_reloaded
+    views = _Views(live, store, cache, clock or utcnow)
     app = web.Application(middlewares=[request_counter(metrics)])
     app[FEED_CACHE] = cache
     app[METRICS] = metrics
+    app[LIVE_CONFIG] = live
     app.router.add_get("/", views.index)
-    HealthViews(config, store, clock or utcnow).add_routes(app)
+    HealthViews(live, store, clock or utcnow).add_routes(app)
     app.router.add_get("/metrics", metrics_view(metrics))
     app.router.add_get("/feeds.opml", views.opml)
-    AdminViews(config).add_routes(app, not_found=views.not_found)
+    AdminViews(live).add_routes(app, not_found=views.not_found)
     app.router.add_get(FEED_ROUTE, views.feed)
     app.router.add_get("/{site}/{section}", views.section)
     app.router.add_get("/{tail:.*}", views.not_found)
@@ -70,9 +83,24 @@ def make_app(
     return app
 
 
+def config_problems(live: LiveConfig) -> list[str]:
+    """What the index page says about the config file: invalid (each error), or changed where only a
+    restart applies it."""
+    problems = []
+    if live.errors:
+        since = live.errors_at.isoformat(timespec="seconds") if live.errors_at else "?"
+        problems.append(f"The config file {live.path} is invalid (since {since}); the previous config keeps "
+                        "running until a valid file replaces it:")
+        problems += live.errors
+    if live.needs_restart:
+        problems.append(f"The config file changes {', '.join(live.needs_restart)}: running with the old "
+                        "values until feedsvc is restarted.")
+    return problems
+
+
 class _Views:
-    def __init__(self, config: Config, store: Store, cache: FeedCache, clock: Clock):
-        self.config = config
+    def __init__(self, live: LiveConfig, store: Store, cache: FeedCache, clock: Clock):
+        self.live = live
         self.store = store
         self.cache = cache
         self.clock = clock
@@ -83,7 +111,7 @@ class _Views:
         if (site, section) in self.cache.refs:
             return None
         try:
-            self.config.lookup(site, section)
+            self.live.current.lookup(site, section)
         except NotFound as exc:
             return text_response(404, str(exc))
         return None
@@ -117,8 +145,8 @@ class _Views:
 
     def _base(self, request: web.Request) -> str:
         """Where people reach the feeds: the configured public URL, else the origin this page was asked on."""
-        public = self.config.server.public_url
-        return self.config.server.base_url if public else f"{request.scheme}://{request.host}"
+        server = self.live.current.server
+        return server.base_url if server.public_url else f"{request.scheme}://{request.host}"
 
     async def section(self, request: web.Request) -> web.Response:
         site, section = request.match_info["site"], request.match_info["section"]
@@ -142,6 +170,7 @@ class _Views:
         except FeedsvcError as exc:
             states = {}
             problems.append(f"The store cannot be read, so no section's status is known: {exc}")
+        problems += config_problems(self.live)
         summaries = []
         for key, ref in self.cache.refs.items():
             try:
@@ -155,7 +184,7 @@ class _Views:
 
     async def opml(self, request: web.Request) -> web.Response:
         """Every section's Atom feed as OPML: one import subscribes a reader to all of them."""
-        base = self.config.server.base_url
+        base = self.live.current.server.base_url
         outlines = [
             Outline(title=f"{ref.site.title} · {ref.section.title}", xml_url=f"{base}/{site}/{section}.atom",
                     html_url=ref.url or ref.site.home, group=ref.site.title)

@@ -12,8 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from feedsvc.clock import Clock
-from feedsvc.config import Config
 from feedsvc.errors import FeedsvcError
+from feedsvc.reload import LiveConfig
 from feedsvc.section_status import SectionReport, StatusReport, read_status
 from feedsvc.store import Store
 from feedsvc.web.representation import SERVER
@@ -47,21 +47,37 @@ def section_json(report: SectionReport, now: datetime) -> dict[str, Any]:
     }
 
 
-def status_json(report: StatusReport) -> dict[str, Any]:
-    """The `/status.json` document: sections keyed `site/section`, in config order."""
+def config_json(live: LiveConfig) -> dict[str, Any]:
+    """The config file's state: when it was last applied, its errors while it is invalid (the running
+    config is then the previous one), and the keys it changed that wait for a restart."""
     return {
+        "file": str(live.path) if live.path else None,
+        "loaded_at": iso(live.loaded_at),
+        "valid": not live.errors,
+        "errors": list(live.errors),
+        "errors_since": iso(live.errors_at),
+        "needs_restart": list(live.needs_restart),
+    }
+
+
+def status_json(report: StatusReport, live: LiveConfig | None = None) -> dict[str, Any]:
+    """The `/status.json` document: sections keyed `site/section`, in config order; `config` the file's state."""
+    doc = {
         "status": report.status,
         "now": iso(report.now),
         "counts": report.counts(),
         "sections": {s.key: section_json(s, report.now) for s in report.sections},
     }
+    if live is not None:
+        doc["config"] = config_json(live)
+    return doc
 
 
 class HealthViews:
-    """The three routes over one config and store; `clock` says what now is."""
+    """The three routes over the live config and one store; `clock` says what now is."""
 
-    def __init__(self, config: Config, store: Store, clock: Clock):
-        self.config = config
+    def __init__(self, live: LiveConfig, store: Store, clock: Clock):
+        self.live = live
         self.store = store
         self.clock = clock
 
@@ -86,8 +102,8 @@ class HealthViews:
     async def status(self, request: web.Request) -> web.Response:
         """Every section's state and the overall status; 503 (status failing) when the store cannot answer."""
         try:
-            report = await read_status(self.config.section_refs(), self.store, self.clock())
+            report = await read_status(self.live.current.section_refs(), self.store, self.clock())
         except FeedsvcError as exc:
             return web.json_response({"status": "failing", "error": f"store not answering: {exc}"},
                                      status=503, headers=HEADERS)
-        return web.json_response(status_json(report), headers=HEADERS)
+        return web.json_response(status_json(report, self.live), headers=HEADERS)

@@ -16,6 +16,7 @@ from prometheus_client.exposition import choose_encoder
 
 from feedsvc.config import Config
 from feedsvc.metrics import OTHER, Metrics
+from feedsvc.reload import ConfigChange
 from feedsvc.render import FORMATS
 from feedsvc.web.representation import SERVER
 
@@ -26,10 +27,23 @@ _CATCH_ALL = "/{tail}"  # the canonical form of make_app's last route, "/{tail:.
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def _hosts(config: Config) -> list[str]:
+    return [host for site in config.sites.values() for host in site.hosts()]
+
+
 def metrics_for(config: Config) -> Metrics:
     """A new registry of every metric, its host label bounded by the configured sites' hosts."""
-    return Metrics((host for site in config.sites.values() for host in site.hosts()),
-                   ((ref.site_name, ref.name) for ref in config.section_refs()))
+    return Metrics(_hosts(config), ((ref.site_name, ref.name) for ref in config.section_refs()))
+
+
+def follow_config(metrics: Metrics) -> Callable[[ConfigChange], None]:
+    """A LiveConfig listener: after a reload the host and section labels are the new config's."""
+
+    def follow(change: ConfigChange) -> None:
+        metrics.follow(_hosts(change.new), added=[(ref.site_name, ref.name) for ref in change.added],
+                       removed=[(ref.site_name, ref.name) for ref in change.removed])
+
+    return follow
 
 
 def request_counter(metrics: Metrics) -> Middleware:
