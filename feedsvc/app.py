@@ -123,12 +123,13 @@ def build_app(
         follower = _follower(store, scheduler, refreshers)
         live.listeners.append(follower)
         watcher = asyncio.create_task(live.watch(watch), name="feedsvc-config-watch") if watch else None
-        if sighup:
+        sighup_on = sighup and hasattr(signal, "SIGHUP")  # Unix only
+        if sighup_on:
             _on_sighup(live)
         try:
             yield
         finally:
-            if sighup:
+            if sighup_on:
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             if watcher is not None:
                 watcher.cancel()
@@ -172,8 +173,14 @@ def _on_sighup(live: LiveConfig) -> None:
     """SIGHUP reloads the config (Unix; the handler runs in the event loop, not in a signal frame)."""
     tasks: set[asyncio.Task[object]] = set()
 
+    async def reload_logged() -> None:
+        try:
+            await live.reload("SIGHUP")
+        except Exception as exc:  # noqa: BLE001 - logged as one line, never a task's traceback
+            log.error("config reload (SIGHUP) failed: %s: %s", type(exc).__name__, exc)
+
     def reload() -> None:
-        task = asyncio.ensure_future(live.reload("SIGHUP"))
+        task = asyncio.ensure_future(reload_logged())
         tasks.add(task)  # kept until done: the loop holds only a weak reference
         task.add_done_callback(tasks.discard)
 

@@ -132,8 +132,8 @@ class LiveConfig:
     `file_config` is the file as read at start-up (before command-line overrides such as `serve --port`):
     the running `server:` and `store.url` came from it, and `needs_restart` names the keys where the file
     now says otherwise. `errors` are the problems of the file as it is now, while it is invalid (since
-    `errors_at`). `path` is None for a config not read from a file (tests,
-    `feedsvc demo`): it cannot be reloaded."""
+    `errors_at`). `path` is None for a config not read from a file (tests, `feedsvc demo`): it cannot
+    be reloaded."""
 
     current: Config
     file_config: Config | None = None
@@ -144,8 +144,8 @@ class LiveConfig:
     errors: tuple[str, ...] = ()
     errors_at: datetime | None = None
     needs_restart: tuple[str, ...] = ()
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _seen: _FileStamp = field(default_factory=_FileStamp)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    _seen: _FileStamp = field(default_factory=_FileStamp, init=False)
 
     def __post_init__(self) -> None:
         if self.file_config is None:
@@ -225,4 +225,7 @@ class LiveConfig:
             if digest == self._seen.digest and digest is not None:
                 self._seen.stat = stat
                 continue
-            await self.reload("file changed")
+            try:
+                await self.reload("file changed")
+            except Exception as exc:  # noqa: BLE001 - the watcher must outlive any one reload
+                log.error("config reload (file changed) failed: %s: %s", type(exc).__name__, exc)

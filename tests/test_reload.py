@@ -27,10 +27,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from feedsvc.app import build_app
-from feedsvc.config import load_config
+from feedsvc.config import Config, load_config
 from feedsvc.fetch.resolver import StaticResolver
-from feedsvc.reload import POLL_INTERVAL
+from feedsvc.reload import POLL_INTERVAL, plan_change
 from feedsvc.store import Store, open_store
+from feedsvc.web import FEED_CACHE
 from tests.support import REPO, until
 from tests.support.news_site import HOST, FixtureSite, article_links, running_site
 
@@ -154,9 +155,13 @@ async def test_an_edited_file_is_applied_within_5s_section_by_section(news, tmp_
         # c is served at once (empty until its first run, which starts now), then with its entries.
         await until(lambda: _items(client, "/news/c.json", 2), "c's entries", timeout=APPLIED_WITHIN)
 
-        # a keeps its rendering: a conditional GET is still answered 304, and a was not run again.
+        # a keeps its rendering (served without rendering again): a conditional GET is still answered
+        # 304, and a was not run again.
+        cache = client.server.app[FEED_CACHE]
+        renders = cache.renders
         again = await client.get("/news/a.atom", headers={"If-None-Match": etag})
         assert again.status == 304
+        assert cache.renders == renders
         assert fixture.hits.count("/a/") == lists_a
         # b is no longer served nor listed, but its entries stay in the store.
         assert len(await store.entries("news", "b")) == 3
@@ -215,6 +220,30 @@ async def test_changed_fetch_settings_take_a_new_fetcher_for_the_next_run(news, 
         assert (await client.post("/admin/refresh/news/a", headers=AUTH)).status == 202
         await until(lambda: any(h.path == "/a/" for h in fixture.upstream.hits[seen:]), "a's list page asked again")
         assert {h.headers["User-Agent"] for h in fixture.upstream.hits[seen:]} == {"reloaded-agent/2.0"}
+
+
+def test_what_a_change_touches(tmp_path):
+    """A section is changed by its own settings and its site's, not by a sibling added or removed."""
+    db = tmp_path / "x.db"
+
+    def read(text: str) -> Config:
+        path = tmp_path / "config.yaml"
+        write(path, text)
+        return load_config(path)
+
+    old = read(config_text(db, {"a": A, "b": B}))
+    sibling = plan_change(old, old, read(config_text(db, {"a": A, "c": C})))
+    assert ([r.key for r in sibling.added], [r.key for r in sibling.removed], sibling.changed) == (
+        ["news/c"], ["news/b"], ())
+    site_wide = plan_change(old, old, read(config_text(db, {"a": A, "b": B}, site_extra="    refresh: 2h\n")))
+    assert [r.key for r in site_wide.changed] == ["news/a", "news/b"]
+    assert site_wide.rescheduled == ("news/a", "news/b")
+    rules = plan_change(old, old, read(config_text(db, {"a": section("a", "要闻", extra=", rules: {body: 'div.x'}"),
+                                                        "b": B})))
+    assert [r.key for r in rules.changed] == ["news/a"] and rules.rescheduled == ()
+    moved = plan_change(old, old, read(config_text(tmp_path / "y.db", {"a": A, "b": B}, port=9)))
+    assert moved.needs_restart == ("server.port", "store.url") and moved.changed == ()
+    assert moved.new.server.port == 8080 and moved.new.store.url == old.store.url  # the running values kept
 
 
 # -- an invalid file -------------------------------------------------------------------------------
@@ -321,6 +350,23 @@ async def test_post_admin_reload_needs_the_token_and_answers_what_changed(news, 
         assert body["outcome"] == "invalid" and body["errors"]
         assert all(e.startswith(f"{path.resolve()}:") for e in body["errors"])
         assert TOKEN not in await resp.text()
+
+
+async def test_without_a_token_or_a_file_there_is_no_reload_route_or_nothing_to_reload(news, tmp_path):
+    _, port = news
+    path, db = tmp_path / "config.yaml", tmp_path / "reload.db"
+    write(path, config_text(db, {"a": A}).replace(f"  admin_token: {TOKEN}\n", ""))
+    async with running_service(path, port, watch=None) as client:
+        resp = await client.post("/admin/reload", headers=AUTH)
+        assert resp.status == 404  # as any unknown path: the admin API is off
+    write(path, config_text(db, {"a": A}))
+    unfiled = Config.model_validate(load_config(path).model_dump(exclude={"source_file"}))
+    app = build_app(unfiled, resolver=StaticResolver({HOST: ("127.0.0.1", port)}), schedule=False)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        resp = await client.post("/admin/reload", headers=AUTH)
+        assert resp.status == 409
+        assert "not read from a file" in (await resp.json())["error"]
+        assert (await json_of(client, "/status.json"))["config"]["file"] is None
 
 
 async def test_server_and_store_url_changes_wait_for_a_restart_and_say_so(news, tmp_path, caplog):

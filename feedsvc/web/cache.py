@@ -32,7 +32,7 @@ from aiohttp import web
 
 from feedsvc.clock import Clock, utcnow
 from feedsvc.config import Config, SectionRef
-from feedsvc.errors import FeedsvcError
+from feedsvc.errors import FeedsvcError, NotFound
 from feedsvc.model import Entry, Feed
 from feedsvc.render import FORMATS, render
 from feedsvc.store import Store
@@ -160,7 +160,7 @@ class FeedCache:
         # next poll (a harmless extra render) instead of new entries filed under the old number.
         revision = await self.store.revision(site, section)
         entries = await self.store.entries(site, section)
-        ref = self.refs[key]
+        ref = self._ref(key)
         link = ref.url
         checked = None
         # A nav-label section's URL is the one its refresh resolved; an empty feed is dated by its
@@ -178,7 +178,7 @@ class FeedCache:
         return snapshot
 
     async def _render(self, snapshot: SectionSnapshot, fmt: str, feed: Feed) -> CachedFeed:
-        max_age = int(self.refs[(snapshot.feed.site, snapshot.feed.section)].refresh.total_seconds())
+        max_age = int(self._ref((snapshot.feed.site, snapshot.feed.section)).refresh.total_seconds())
         # Rendering and gzip are CPU work: a thread keeps cached feeds flowing meanwhile.
         started = time.perf_counter()
         cached = await asyncio.to_thread(_render_cached, fmt, feed, max_age, snapshot.revision)
@@ -243,6 +243,12 @@ class FeedCache:
             self._feeds.pop((site, section, fmt), None)
         for variant in [v for v in self._variants if v[0] == site and v[1] == section]:
             del self._variants[variant]
+
+    def _ref(self, key: SectionKey) -> SectionRef:
+        ref = self.refs.get(key)
+        if ref is None:  # removed by a config reload while its feed was being built
+            raise NotFound(f"section {key[0]}/{key[1]} is no longer configured")
+        return ref
 
     def follow(self, config: Config, changed: Iterable[SectionKey] = ()) -> None:
         """A reloaded config: its sections are the ones served from now on (a removed one is forgotten),

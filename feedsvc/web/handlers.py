@@ -135,6 +135,8 @@ class _Views:
             response = text_response(503, f"busy: {exc}")
             response.headers["Retry-After"] = "2"
             return response
+        except NotFound as exc:  # removed by a config reload during this request
+            return text_response(404, str(exc))
         except FeedsvcError as exc:
             log.warning("feed %s/%s.%s unavailable: %s", site, section, fmt, exc)
             return text_response(503, f"feed {site}/{section}.{fmt} is unavailable: {exc}")
@@ -153,12 +155,15 @@ class _Views:
         unknown = self._unknown(site, section)
         if unknown is not None:
             return unknown
+        ref = self.cache.refs[(site, section)]  # taken now: a reload may remove the section meanwhile
         try:
             snapshot = await self.cache.snapshot(site, section)
             state = await self.store.section_state(site, section)
+        except NotFound as exc:
+            return text_response(404, str(exc))
         except FeedsvcError as exc:
             return text_response(503, f"section {site}/{section} is unavailable: {exc}")
-        body = section_page(self.cache.refs[(site, section)], snapshot.feed, state, base=self._base(request),
+        body = section_page(ref, snapshot.feed, state, base=self._base(request),
                             now=self.clock())
         return _page_response(body)
 
