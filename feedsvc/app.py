@@ -163,7 +163,7 @@ def _follower(store: Store, scheduler: RefreshScheduler | None,
         except FeedsvcError as exc:  # planned as never tried; each run reads its state again anyway
             log.warning("config reload: the store cannot be read (%s); new sections run at once", exc)
             states = {}
-        scheduler.follow(change.new.section_refs(), states, removed=[ref.key for ref in change.removed],
+        scheduler.follow(change.refs, states, removed=[ref.key for ref in change.removed],
                          added=[ref.key for ref in change.added], rescheduled=change.rescheduled)
 
     return follow

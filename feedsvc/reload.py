@@ -43,6 +43,7 @@ class ConfigChange:
 
     old: Config
     new: Config
+    refs: tuple[SectionRef, ...] = ()  # every section of `new`, in config order
     added: tuple[SectionRef, ...] = ()
     removed: tuple[SectionRef, ...] = ()  # as they were configured
     changed: tuple[SectionRef, ...] = ()  # any setting of the section (its site's included) changed
@@ -85,7 +86,7 @@ def plan_change(running: Config, old_file: Config, new_file: Config) -> ConfigCh
     after = {ref.key: ref for ref in new.section_refs()}
     changed = tuple(ref for key, ref in after.items() if key in before and _settings(before[key]) != _settings(ref))
     return ConfigChange(
-        old=running, new=new,
+        old=running, new=new, refs=tuple(after.values()),
         added=tuple(ref for key, ref in after.items() if key not in before),
         removed=tuple(ref for key, ref in before.items() if key not in after),
         changed=changed,
@@ -168,11 +169,10 @@ class LiveConfig:
         async with self._lock:  # one reload at a time: a SIGHUP during a file-change reload waits
             self._seen = _FileStamp(_stat(path), _digest(path))
             try:
-                new_file = await asyncio.to_thread(load_config, path)
+                # In a thread: reading, validating and comparing a large config takes a while (bench/reload.py).
+                change = await asyncio.to_thread(self._read, path)
             except ConfigError as exc:
                 return self._invalid(trigger, tuple(str(issue) for issue in exc.issues))
-            assert self.file_config is not None
-            change = plan_change(self.current, self.file_config, new_file)
             self.current = change.new
             for listener in self.listeners:
                 try:
@@ -189,6 +189,10 @@ class LiveConfig:
             if self.on_outcome is not None:
                 self.on_outcome("ok", now)
             return ReloadResult("ok", change)
+
+    def _read(self, path: Path) -> ConfigChange:
+        assert self.file_config is not None
+        return plan_change(self.current, self.file_config, load_config(path))
 
     def _invalid(self, trigger: str, errors: tuple[str, ...]) -> ReloadResult:
         now = self.clock()

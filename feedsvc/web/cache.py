@@ -250,11 +250,11 @@ class FeedCache:
             raise NotFound(f"section {key[0]}/{key[1]} is no longer configured")
         return ref
 
-    def follow(self, config: Config, changed: Iterable[SectionKey] = ()) -> None:
-        """A reloaded config: its sections are the ones served from now on (a removed one is forgotten),
-        and those in `changed` (their settings changed) are rendered again; every other rendering, and
-        so its ETag, is kept."""
-        refs = {(r.site_name, r.name): r for r in config.section_refs()}
+    def follow(self, config: Config, sections: Iterable[SectionRef], changed: Iterable[SectionKey] = ()) -> None:
+        """A reloaded config and its `sections`: these are served from now on (a removed one is
+        forgotten), and those in `changed` (their settings changed) are rendered again; every other
+        rendering, and so its ETag, is kept."""
+        refs = {(r.site_name, r.name): r for r in sections}
         for key in [*changed, *(key for key in self.refs if key not in refs)]:
             self.invalidate(*key)
         self.config, self.refs = config, refs

@@ -62,7 +62,7 @@ def make_app(
                       on_lookup=metrics.feed_cache, on_render=metrics.rendered)
 
     def follow(change: ConfigChange) -> None:
-        cache.follow(change.new, [(ref.site_name, ref.name) for ref in change.changed])
+        cache.follow(change.new, change.refs, [(ref.site_name, ref.name) for ref in change.changed])
 
     live.listeners += [follow, follow_config(metrics)]
     live.on_outcome = metrics.config_reloaded
