@@ -74,6 +74,7 @@ def section(name: str, title: str, *, host: str = HOST, extra: str = "") -> str:
     return f'{{title: {title}, url: "http://{host}/{name}/"{extra}}}'
 
 
+MORE = "more.example"  # a second site's host, served by the same fixture site
 A = section("a", "要闻")
 B = section("b", "社会")
 C = section("c", "民生")
@@ -86,7 +87,7 @@ def write(path: Path, text: str) -> None:
 
 @asynccontextmanager
 async def running_service(path: Path, port: int, *, watch: float | None = POLL_INTERVAL) -> AsyncIterator[TestClient]:
-    app = build_app(load_config(path), resolver=StaticResolver({HOST: ("127.0.0.1", port)}),
+    app = build_app(load_config(path), resolver=StaticResolver({HOST: ("127.0.0.1", port), MORE: ("127.0.0.1", port)}),
                     spread=timedelta(seconds=0.05), watch=watch)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield client
@@ -185,6 +186,26 @@ async def test_an_edited_file_is_applied_within_5s_section_by_section(news, tmp_
 async def _items(client: TestClient, path: str, count: int) -> bool:
     resp = await client.get(path)
     return resp.status == 200 and len((await resp.json())["items"]) == count
+
+
+async def test_a_new_sites_host_is_counted_by_name(news, tmp_path):
+    fixture, port = news
+    path, db = tmp_path / "config.yaml", tmp_path / "reload.db"
+    write(path, config_text(db, {"a": A}))
+    async with running_service(path, port) as client, opened(db) as store:
+        await refreshed(store, "a")
+        more = f"""  more:
+    title: 更多新闻
+    home: http://{MORE}/
+    sections:
+      c: {section("c", "民生", host=MORE)}
+"""
+        write(path, config_text(db, {"a": A}) + more)
+        await refreshed(store, "a", "c")
+        found = await metrics(client)
+        assert series(found, "feedsvc_upstream_requests_total", host=MORE, status_class="2xx")
+        assert series(found, "feedsvc_refreshes_total", site="more", section="c", outcome="ok") == 1
+        assert series(found, "feedsvc_upstream_requests_total", host="other", status_class="2xx") is None
 
 
 async def test_a_changed_interval_applies_from_now_and_others_keep_their_schedule(news, tmp_path):
