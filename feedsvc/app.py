@@ -90,7 +90,9 @@ async def open_refresher(
         await store.close()
 
 
-def setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # APScheduler logs every job start and re-add at INFO; our scheduler logs each outcome instead.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+def setup_logging(log_format: str | None = None) -> None:
+    """INFO and above on stderr in `log_format` ("text" or "json", see feedsvc.logs); without one, a
+    set-up the command line made already stays (else text)."""
+    from feedsvc.logs import configure_logging
+
+    configure_logging(log_format, level=logging.INFO)
