@@ -133,12 +133,13 @@ def read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-async def test_refresh_shows_a_progress_bar_on_a_terminal_and_the_table_on_stdout(site, tmp_path):
+@pytest.mark.parametrize("columns", [100, 0])  # 0: a terminal that does not say its size
+async def test_refresh_shows_a_progress_bar_on_a_terminal_and_the_table_on_stdout(site, tmp_path, columns):
     fixture, port = site
     write_config(tmp_path, port)
     fixture.modes["b"] = "5xx"
     master, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24 if columns else 0, columns, 0, 0))
     try:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "feedsvc", "refresh", cwd=tmp_path, env=command_env(),

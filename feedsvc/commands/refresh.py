@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -105,8 +106,11 @@ class ProgressBar:
     def start(self, total: int) -> None:
         from tqdm import tqdm  # here: only a terminal's `feedsvc refresh` loads it
 
+        # A terminal that does not say its size (0 columns: `script`, some `docker exec -t`) would get
+        # an empty bar from tqdm: 80 by 24 then.
+        width: dict[str, Any] = {"dynamic_ncols": True} if _columns() else {"ncols": 80, "nrows": 24}
         # Left on screen when done: the last line says how many ran, how long it took, how many failed.
-        self.bar = tqdm(total=total, desc="refreshing", unit=" sections", file=sys.stderr, dynamic_ncols=True)
+        self.bar = tqdm(total=total, desc="refreshing", unit=" sections", file=sys.stderr, **width)
 
     def done(self, report: RefreshReport) -> None:
         self.failed += not report.ok
@@ -117,6 +121,13 @@ class ProgressBar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _columns() -> int:
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except OSError:
+        return 0
 
 
 class NoProgress:
