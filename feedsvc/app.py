@@ -105,7 +105,7 @@ def build_app(
         refreshers = Refreshers(refresher_for, config.fetch.plain())
         scheduler = None
         hub = config.server.websub_hub
-        publisher = WebSubPublisher(hub, config.server.base_url) if hub else None
+        publisher = WebSubPublisher(hub, config.server.base_url, on_ping=metrics.websub_published) if hub else None
         if schedule:
             cache = app[FEED_CACHE]
 
@@ -201,7 +201,9 @@ async def open_refresher(
         await store.close()
 
 
-def setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # APScheduler logs every job start and re-add at INFO; our scheduler logs each outcome instead.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+def setup_logging(log_format: str | None = None) -> None:
+    """INFO and above on stderr in `log_format` ("text" or "json", see feedsvc.logs); without one, a
+    set-up the command line made already stays (else text)."""
+    from feedsvc.logs import configure_logging
+
+    configure_logging(log_format, level=logging.INFO)

@@ -21,6 +21,7 @@ from feedsvc.commands import EXIT_CONFIG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USA
 from feedsvc.commands.terminal import print_error
 from feedsvc.config import load_config
 from feedsvc.errors import ConfigError, FeedsvcError, NotFound, UsageError, one_line
+from feedsvc.logs import DEFAULT_FORMAT, ENV_VARIABLE, FORMATS, logging_configured
 from feedsvc.model import SLUG_RE
 
 # An address the config or the command line names that cannot be listened on: the operator's input to
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="feedsvc", description="RSS, Atom and JSON feeds for news sites that publish none."
     )
     parser.add_argument("--version", action="version", version=f"feedsvc {__version__}")
+    log_format_option(parser)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     def command(name: str, run: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
@@ -93,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("serve", cmd_serve, "serve the feeds and refresh them on schedule")
     config_option(sub)
+    log_format_option(sub, default=argparse.SUPPRESS)
     sub.add_argument("--host", help="listen address (overrides server.host)")
     sub.add_argument("--port", type=port_number, help="listen port (overrides server.port)")
 
@@ -103,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("refresh", cmd_refresh, "refresh sections once, now, and print a report")
     config_option(sub)
+    log_format_option(sub, default=argparse.SUPPRESS)
     sub.add_argument("target", nargs="?", help="SITE or SITE/SECTION (default: every section)")
     sub.add_argument("--force", action="store_true",
                      help="also refresh sections a site's Retry-After defers (default: skip them until then)")
@@ -112,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("demo", cmd_demo, "run the service offline against the bundled replica of the site")
     config_option(sub)
+    log_format_option(sub, default=argparse.SUPPRESS)
     sub.add_argument("--seeds", default="seeds", metavar="DIR", help="replica site data (default: ./seeds)")
     sub.add_argument("--port", type=port_number, help="listen port (overrides server.port)")
 
@@ -127,6 +132,21 @@ def build_parser() -> argparse.ArgumentParser:
                      help="answer for www.cxnews.cn from this replica (e.g. seeds) instead of the network")
     sub.add_argument("--name", type=slug, metavar="SLUG", help="the site's name in the config (default: from the host)")
     return parser
+
+
+def log_format_option(parser: argparse.ArgumentParser, default: object = None) -> None:
+    # Before the command (`feedsvc --log-format json serve`) or after it: the command's own option
+    # defaults to SUPPRESS, so that it never overwrites the one given before the command.
+    parser.add_argument("--log-format", choices=FORMATS, default=default,
+                        help=f"log lines as text or as JSON objects (default: ${ENV_VARIABLE} or {DEFAULT_FORMAT})")
+
+
+def chosen_log_format(args: argparse.Namespace) -> str:
+    """--log-format, else $FEEDSVC_LOG_FORMAT, else text; UsageError for an unknown one in the variable."""
+    value = getattr(args, "log_format", None) or os.environ.get(ENV_VARIABLE) or DEFAULT_FORMAT
+    if value not in FORMATS:
+        raise UsageError(f"${ENV_VARIABLE}: {value!r} is not a log format (choose from {', '.join(FORMATS)})")
+    return value
 
 
 def port_number(text: str) -> int:
@@ -165,14 +185,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)  # before importing the app: a bad config answers the same everywhere
     from feedsvc.commands import serve
 
-    return serve.run(config, host=args.host, port=args.port)
+    with logging_configured(chosen_log_format(args)):
+        return serve.run(config, host=args.host, port=args.port)
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     from feedsvc.commands import refresh
 
-    return refresh.run(config, args.target, force=args.force)
+    return refresh.run(config, args.target, force=args.force, log_format=chosen_log_format(args))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -186,7 +207,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from feedsvc.commands import demo
 
     # demo reads the config itself: it swaps the store and the site's address for local ones.
-    return demo.run(args.config, args.seeds, args.port)
+    with logging_configured(chosen_log_format(args)):
+        return demo.run(args.config, args.seeds, args.port)
 
 
 def cmd_preview(args: argparse.Namespace) -> int:

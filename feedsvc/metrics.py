@@ -38,6 +38,7 @@ def status_class(status: int | None) -> str:
 
 OUTCOMES = ("ok", "not_modified", "failed")
 CONFIG_OUTCOMES = ("ok", "invalid")
+WEBSUB_OUTCOMES = ("sent", "failed")
 
 
 def _section_series(m: Metrics) -> list[tuple[Counter | Gauge | Histogram, tuple[str, ...]]]:
@@ -104,6 +105,11 @@ class Metrics:
         self.render_duration = Histogram(
             "feedsvc_render_duration_seconds", "Time to render (and gzip) one feed or filtered view.",
             ["format"], buckets=_RENDER_BUCKETS, registry=registry)
+        self.websub_publishes = Counter(
+            "feedsvc_websub_publish", "Feed URLs published to the WebSub hub: sent (the hub took it) or failed "
+            "(given up after its attempts, or refused).", ["outcome"], registry=registry)
+        for outcome in WEBSUB_OUTCOMES:
+            self.websub_publishes.labels(outcome)
         self.feed_cache_hits = Counter(
             "feedsvc_feed_cache_hits", "Feed requests answered from a rendering already cached.",
             registry=registry)
@@ -180,6 +186,10 @@ class Metrics:
     def rendered(self, fmt: str, seconds: float) -> None:
         """Observe one render (FeedCache's on_render)."""
         self.render_duration.labels(fmt).observe(seconds)
+
+    def websub_published(self, outcome: str) -> None:
+        """Count one feed URL published to the hub, "sent" or "failed" (WebSubPublisher's on_ping)."""
+        self.websub_publishes.labels(outcome).inc()
 
 
 def _version() -> str:

@@ -2,7 +2,8 @@
 memory and stores what it found. The only room that knows all three.
 
 `SectionRefresher.refresh` never raises for a section's own failure: the error becomes data on the
-section (store.record_attempt) and the section keeps serving its last good entries.
+section (store.record_attempt) and the section keeps serving its last good entries. Every refresh ends
+with one line on the "feedsvc.refresh" logger holding its figures, as text and as fields (`log_refresh`).
 """
 
 from __future__ import annotations
@@ -11,14 +12,18 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import datetime
+from typing import Any
 
 from feedsvc.clock import Clock, utcnow
 from feedsvc.config import SectionRef
 from feedsvc.deferral import sections_on_host
 from feedsvc.errors import FeedsvcError, one_line
 from feedsvc.fetch import Fetcher
-from feedsvc.model import RefreshReport
+from feedsvc.metrics import refresh_outcome
+from feedsvc.model import RefreshReport, SectionState
 from feedsvc.pipeline import SectionPipeline, SectionRun
+from feedsvc.schedule import due_at
 from feedsvc.store import Store
 
 log = logging.getLogger("feedsvc.refresh")
@@ -48,6 +53,14 @@ class SectionRefresher:
                 await self.store.defer_sections(ref.site_name, others, report.deferred_until)
             except FeedsvcError as exc:
                 log.error("%s: could not defer %s: %s", ref.key, ", ".join(others), exc)
+        try:
+            state: SectionState | None = await self.store.section_state(ref.site_name, ref.name)
+        except FeedsvcError:
+            state = None  # the store's trouble is logged where it happened; the line says "unknown"
+        if state is None:
+            log_refresh(report, None)
+        else:
+            log_refresh(report, due_at(ref, state), state.consecutive_failures)
         return report
 
     async def _refresh(self, ref: SectionRef) -> RefreshReport:
@@ -93,14 +106,68 @@ class SectionRefresher:
             log.warning("%s: %s", run.ref.key, problem)
 
 
-async def refresh_by_site(refresher: SectionRefresher, refs: Sequence[SectionRef]) -> list[RefreshReport]:
-    """Sites in parallel, one site's sections one after another; reports grouped by site."""
+def refresh_fields(report: RefreshReport, next_due: datetime | None, failures: int | None = None) -> dict[str, Any]:
+    """A refresh's figures as the fields of its log line (see README, "Logs"). `next_due` is when the
+    section is next due by its stored state, as /status.json shows it (the scheduler adds jitter);
+    `failures`, its failures in a row; None for either when the store could not say."""
+    fields: dict[str, Any] = {
+        "site": report.site, "section": report.section, "outcome": refresh_outcome(report),
+        "new": report.inserted, "updated": report.updated, "links": report.links_found,
+        "articles_fetched": report.articles_fetched, "articles_failed": report.articles_failed,
+        "requests": report.requests, "bytes": report.bytes_read,
+        "duration_seconds": round(max(0.0, (report.finished - report.started).total_seconds()), 3),
+        "next_due": _time(next_due), "consecutive_failures": failures,
+    }
+    if report.error is not None:
+        fields["error"] = report.error
+    if report.deadline_left:
+        fields["deadline_left"] = report.deadline_left
+    if report.deferred_until is not None:
+        fields["deferred_until"] = _time(report.deferred_until)
+    return fields
+
+
+def log_refresh(report: RefreshReport, next_due: datetime | None, failures: int | None = None) -> None:
+    """The one log line of a finished refresh: INFO, or WARNING when it failed."""
+    f = refresh_fields(report, next_due, failures)
+    head = f"{report.site}/{report.section}: "
+    if f["outcome"] == "failed":
+        head += f"failed ({failures or '?'} in a row): {report.error}"
+    elif f["outcome"] == "not_modified":
+        head += "not modified"
+    else:
+        head += (f"ok, {f['new']} new, {f['updated']} updated, {f['links']} links; articles "
+                 f"{f['articles_fetched']} fetched, {f['articles_failed']} failed")
+    tail = f"; {f['requests']} request{'s' * (f['requests'] != 1)}, {f['bytes'] / 1024:.0f} KB, {f['duration_seconds']:.1f}s"
+    if report.deadline_left:
+        tail += f"; section deadline reached, {report.deadline_left} articles left for the next run"
+    if report.deferred_until is not None:
+        tail += f"; deferred by the site until {f['deferred_until']}"
+    tail += f"; next due {f['next_due'] or 'unknown'}"
+    log.log(logging.WARNING if not report.ok else logging.INFO, "%s", head + tail, extra=f)
+
+
+def _time(when: datetime | None) -> str | None:
+    return when.isoformat(timespec="seconds") if when is not None else None
+
+
+async def refresh_by_site(
+    refresher: SectionRefresher, refs: Sequence[SectionRef],
+    on_report: Callable[[RefreshReport], object] | None = None,
+) -> list[RefreshReport]:
+    """Sites in parallel, one site's sections one after another; reports grouped by site.
+    `on_report(report)` hears each one as it finishes (progress)."""
     by_site: dict[str, list[SectionRef]] = {}
     for ref in refs:
         by_site.setdefault(ref.site_name, []).append(ref)
 
     async def run_site(site_refs: list[SectionRef]) -> list[RefreshReport]:
-        return [await refresher.refresh(ref) for ref in site_refs]
+        reports = []
+        for ref in site_refs:
+            reports.append(await refresher.refresh(ref))
+            if on_report is not None:
+                on_report(reports[-1])
+        return reports
 
     results = await asyncio.gather(*(run_site(r) for r in by_site.values()))
     return [report for site_reports in results for report in site_reports]

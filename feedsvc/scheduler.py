@@ -173,11 +173,7 @@ class RefreshScheduler:
         when = self._jittered(ref, self.clock() + delay)
         if self.scheduler.running:
             self._schedule(key, when)
-        pause = f", deferred by the site until {deferred.isoformat(timespec='seconds')}" if deferred else ""
-        if report.ok:
-            log.info("%s: ok, %d new, next in %s%s", key, report.inserted, delay, pause)
-        else:
-            log.warning("%s: %s (failure %d, next in %s%s)", key, report.error, failures, delay, pause)
+        # The run's one log line, with its figures and next due time, is the refresher's (refresh.log_refresh).
         if self.on_done is not None:
             self.on_done(report)
 

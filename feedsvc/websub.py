@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import aiohttp
 
@@ -38,10 +39,13 @@ def topic_urls(base_url: str, site: str, section: str) -> list[str]:
 
 class WebSubPublisher:
     """Publishes changed sections to one hub. `sent` / `failed` count pings the hub accepted / pings
-    given up on (every attempt failed, or the hub refused one with a 4xx)."""
+    given up on (every attempt failed, or the hub refused one with a 4xx); `on_ping(outcome)` hears
+    each one as "sent" or "failed" (metrics)."""
 
     def __init__(self, hub: str, base_url: str, *, attempts: int = 3, backoff: float = 1.0,
-                 timeout: float = 10.0, max_connections: int = 4):
+                 timeout: float = 10.0, max_connections: int = 4,
+                 on_ping: Callable[[str], object] | None = None):
+        self.on_ping = on_ping
         self.hub = hub
         self.base_url = base_url.rstrip("/")
         self.attempts = max(1, attempts)
@@ -113,11 +117,15 @@ class WebSubPublisher:
                 continue
             if 200 <= status < 300:
                 self.sent += 1
+                if self.on_ping is not None:
+                    self.on_ping("sent")
                 return True
             problem = f"HTTP {status}"
             if status != 429 and status < 500:  # the hub refuses this request: asking again changes nothing
                 break
         self.failed += 1
+        if self.on_ping is not None:
+            self.on_ping("failed")
         log.warning("WebSub hub %s did not take %s: %s", self.hub, url, problem)
         return False
 

@@ -21,15 +21,19 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from lxml import etree
+from prometheus_client.parser import text_string_to_metric_families
 
 from feedsvc.app import build_app
 from feedsvc.config import Config, load_config
 from feedsvc.errors import ConfigError
 from feedsvc.fetch.resolver import StaticResolver
 from feedsvc.store import open_store
+from feedsvc.web import make_app
+from feedsvc.web.metrics import METRICS
 from feedsvc.web.representation import link_header
 from feedsvc.websub import WebSubPublisher, topic_urls
 from tests.support import until
+from tests.support.command import feedsvc, write_config
 from tests.support.news_site import HOST, FixtureSite, article_links, make_config
 from tests.support.upstream import serving
 
@@ -103,6 +107,11 @@ async def running_service(config: Config, port: int) -> AsyncIterator[TestClient
 
 
 
+async def publish_count_at_least(client: TestClient, sent: int) -> bool:
+    counts = websub_counts(await (await client.get("/metrics")).text())
+    return counts.get("sent", 0) >= sent and counts.get("failed") == 0
+
+
 def not_modified_lists(site: FixtureSite, section: str) -> int:
     return sum(1 for hit in site.upstream.hits if hit.path == f"/{section}/" and hit.status == 304)
 
@@ -113,9 +122,11 @@ async def test_publishes_once_per_changed_section_per_refresh_and_never_for_an_u
     fixture, port = site
     async with running_hub() as hub:
         config = service_config(port, tmp_path / "ws.db", hub.url)
-        async with running_service(config, port):
+        async with running_service(config, port) as client:
             # First refresh: both sections fill, each is published with its three feed URLs.
             await until(lambda: len(hub.pings) >= 6, "the first refresh's pings")
+            # build_app counts each published feed URL in GET /metrics.
+            await until(lambda: publish_count_at_least(client, 6), "six publishes counted in /metrics")
             # Then both lists answer 304 (nothing changed)...
             await until(lambda: not_modified_lists(fixture, "a") >= 1 and not_modified_lists(fixture, "b") >= 1,
                         "an unchanged refresh of both sections")
@@ -222,6 +233,47 @@ async def test_a_failing_hub_never_fails_a_refresh(site, tmp_path, hub_kind):
             resp = await client.get("/news/a.json")
             assert resp.status == 200 and (await resp.json(content_type=None))["items"]
             assert resp.headers["Link"].startswith(f"<{hub_url}>")
+
+
+async def test_the_one_off_refresh_command_never_publishes(site, tmp_path):
+    fixture, port = site
+    async with running_hub() as hub:
+        write_config(tmp_path, port, public_url=PUBLIC, websub_hub=hub.url)
+        code, out, err = await feedsvc(tmp_path, "--log-format", "json", "refresh")
+        assert code == 0, err
+        # Both sections stored new entries, the case a scheduled refresh would publish...
+        assert [line.split()[:4] for line in out.splitlines()[1:3]] == [["news/a", "ok", "4", "4"],
+                                                                        ["news/b", "ok", "3", "3"]]
+        await asyncio.sleep(0.5)  # a ping the command had started would have arrived by now
+    # ...and the hub heard nothing: `feedsvc refresh` does not publish (README, "WebSub").
+    assert hub.pings == []
+    assert "websub" not in err.lower()
+
+
+def websub_counts(exposition: str) -> dict[str, float]:
+    return {sample.labels["outcome"]: sample.value
+            for family in text_string_to_metric_families(exposition) if family.name == "feedsvc_websub_publish"
+            for sample in family.samples if sample.name == "feedsvc_websub_publish_total"}
+
+
+async def test_metrics_count_websub_publishes_by_outcome(site, tmp_path):
+    # The publisher reports each feed URL to the app's metrics as build_app is to wire it
+    # (on_ping=metrics.websub_published), scraped through GET /metrics.
+    fixture, port = site
+    config = service_config(port, tmp_path / "ws.db", None)
+    store = open_store(config.store.url)
+    app = make_app(config, store)
+    async with running_hub(FixtureHub(statuses=[204, 204, 204, 400, 400, 400])) as hub, \
+            TestClient(TestServer(app, host="127.0.0.1")) as client:
+        before = websub_counts(await (await client.get("/metrics")).text())
+        assert before == {"sent": 0.0, "failed": 0.0}  # both series exist from the start
+        publisher = WebSubPublisher(hub.url, PUBLIC, attempts=3, backoff=0.01, on_ping=app[METRICS].websub_published)
+        await publisher.publish("news", "a")  # the hub takes the three feed URLs
+        await publisher.publish("news", "b")  # and refuses the next three: final, not retried
+        await publisher.close()
+        after = websub_counts(await (await client.get("/metrics")).text())
+    assert after == {"sent": 3.0, "failed": 3.0}
+    assert (publisher.sent, publisher.failed) == (3, 3) and len(hub.pings) == 6
 
 
 # -- the publisher against the fixture hub --------------------------------------------------------

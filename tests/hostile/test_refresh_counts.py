@@ -19,7 +19,7 @@ OVERSIZED = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nConn
 def table_row(out: str) -> dict[str, str]:
     """The section's row of the refresh table, by column name."""
     lines = out.splitlines()
-    header = lines[0].split()
+    header = next(line for line in lines if line.startswith("section ")).split()  # after the log lines
     row = next(line for line in lines if line.startswith(f"{SITE}/{SECTION} "))
     return dict(zip(header, row.split(), strict=True))
 
