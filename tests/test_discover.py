@@ -90,8 +90,8 @@ async def test_discover_the_replica_yields_a_loadable_config_that_refreshes(repl
     assert len(examples) >= len(SHIPPED_NAV) and all(re.search(pattern, url) for url in examples)
     assert not re.search(pattern, "http://www.cxnews.cn/cixi/index_2.shtml")
 
-    # Hosts of the same site that the home page's host does not cover are named, not fetched.
-    assert "# 分类信息: http://fenlei.cxnews.cn/ not followed" in block
+    # Hosts of the same site's domain are followed too (here the resolver knows none of them).
+    assert "# 分类信息: could not read http://fenlei.cxnews.cn/" in block
 
     reports = await refresh_once(config, config.section_refs(), resolver=replica, clock=lambda: NOW)
     failed = [f"{r.site}/{r.section}: {r.error}" for r in reports if not r.ok]
@@ -156,8 +156,8 @@ def _list(*paths: str) -> str:
 
 SMALL_HOME = """<html><head><title>示例新闻网_官方网站</title></head><body>
 <div class="nav"><a href="/">首页</a> | <a href="/local/">本地</a> | <a href="/shehui/list.html">社会</a>
-| <a href="/%E6%85%88%E5%96%84/">慈善</a> | <a href="/about/">关于</a> | <a href="/gone/">旧栏目</a>
-| <a href="/private/">内部</a> | <a href="http://m.example.cn/">手机版</a></div>
+| <a href="/%E6%85%88%E5%96%84/">慈善</a> | <a href="/about/">专题</a> | <a href="/gone/">旧栏目</a>
+| <a href="/private/">内部</a> | <a href="http://county.example.cn/">区县</a> | <a href="/about/">关于我们</a></div>
 <div class="main"><p>欢迎</p></div></body></html>"""
 SMALL_PAGES = {
     "/": SMALL_HOME,
@@ -185,13 +185,14 @@ async def test_discover_keeps_lists_and_explains_the_rest(small_site, tmp_path) 
     assert [(s.slug, s.label, len(s.links)) for s in found.sections] == [
         ("local", "本地", 4), ("shehui", "社会", 1), ("section1", "慈善", 3)]
     why = dict(found.skipped)
-    assert why["关于"] == "no article list found at http://www.example.cn/about/"
+    assert why["专题"] == "no article list found at http://www.example.cn/about/"
+    assert "关于我们" not in why  # about the site: not even a candidate
     assert why["旧栏目"].startswith("could not read http://www.example.cn/gone/: HTTP 404")
     assert "disallowed by robots.txt" in why["内部"]
-    assert why["手机版"].endswith("not followed (host m.example.cn is not the home page's)")
+    assert why["区县"].startswith("could not read http://county.example.cn/")  # followed: same domain
 
     block = await discover_yaml("http://www.example.cn/", FAST, resolver=small_site)
-    assert "      # 关于: no article list found at http://www.example.cn/about/\n" in block
+    assert "      # 专题: no article list found at http://www.example.cn/about/\n" in block
     assert "      section1: {title: 慈善, nav: 慈善}\n" in block
     config = as_config(block, tmp_path)
     assert list(config.sites["example"].sections) == ["local", "shehui", "section1"]
