@@ -67,6 +67,7 @@ _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-
 
 
 _SKELETON = frozenset({"html", "head", "body"})
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _parser() -> etree.HTMLParser:
@@ -82,11 +83,15 @@ def parse_html(html: str) -> Node:
     # Bytes with their encoding named: a stale <meta charset=gb2312> must not re-decode text that is
     # already decoded, and bytes.translate drops the control characters in a fraction of the time a
     # regex over the str takes (1.5 ms on a 300 KB page). Lone surrogates (only a decoder's
-    # surrogateescape makes them) pass through to become U+FFFD rather than cut the page short.
+    # surrogateescape makes them) become U+FFFD rather than cut the page short.
     html = _XML_DECL.sub("", html, count=1)
     if "&#" in html:
         html = _FORBIDDEN_REF.sub("", html)
-    data = html.encode("utf-8", "surrogatepass").translate(None, _CONTROL_BYTES)
+    try:
+        data = html.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: U+FFFD, as a browser shows bytes it cannot decode
+        data = _SURROGATE.sub("\ufffd", html).encode("utf-8")
+    data = data.translate(None, _CONTROL_BYTES)
     for sequence in _NONCHARACTER_BYTES:
         if sequence in data:
             data = data.replace(sequence, b"")
@@ -97,7 +102,7 @@ def parse_html(html: str) -> Node:
     # more on a 100 KB page).
     try:
         serialized = LexborHTMLParser(data).html or ""
-        root = etree.fromstring(serialized.encode("utf-8", "surrogatepass"), _parser()) if serialized else None
+        root = etree.fromstring(serialized.encode("utf-8"), _parser()) if serialized else None
     except (etree.ParserError, etree.XMLSyntaxError) as exc:
         raise ExtractError(f"unparseable HTML: {exc}") from exc
     # HTML5 gives every document <html><head><body>: one of nothing but whitespace, control characters
