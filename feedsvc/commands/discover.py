@@ -235,7 +235,7 @@ def _name_sections(chosen: list[Visit], html: str, home_url: str) -> list[FoundS
     out = []
     for v in chosen:
         page_url = v.page_url or v.url
-        slug = section_slug(v.url) or section_slug(page_url)
+        slug = section_slug(v.url) or section_slug(page_url) or _subdomain_slug(page_url, home_url)
         if slug is None:
             numbered += 1
             slug = f"section{numbered}"
@@ -247,6 +247,14 @@ def _name_sections(chosen: list[Visit], html: str, home_url: str) -> list[FoundS
         by_nav = find_nav_link(html, home_url, v.label) == v.url
         out.append(FoundSection(slug, v.label, page_url, by_nav, v.links))
     return out
+
+
+def _subdomain_slug(url: str, home_url: str) -> str | None:
+    """`news` for a section at http://news.example.com.cn/ (a portal's section on its own subdomain)."""
+    host, home = host_of(url), host_of(home_url)
+    if host in (home, twin_host(home)) or is_address(host):
+        return None
+    return section_slug(f"http://x/{host.split('.')[0]}/")
 
 
 def _scalar(text: str) -> str:
