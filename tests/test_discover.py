@@ -210,9 +210,14 @@ async def test_discover_a_page_without_navigation(small_site) -> None:
 
 # A portal with its sections on subdomains (tests/fixtures/subdomain_portal.py), through the CLI.
 @pytest.fixture
-async def portal() -> AsyncIterator[StaticResolver]:
+async def portal_site() -> AsyncIterator[Upstream]:
     async with running(subdomain_portal.portal_upstream()) as upstream:
-        yield StaticResolver({host: ("127.0.0.1", upstream.port) for host in subdomain_portal.HOSTS})
+        yield upstream
+
+
+@pytest.fixture
+def portal(portal_site: Upstream) -> StaticResolver:
+    return StaticResolver({host: ("127.0.0.1", portal_site.port) for host in subdomain_portal.HOSTS})
 
 
 def run_cli(args: list[str], resolver: StaticResolver, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -224,14 +229,18 @@ def run_cli(args: list[str], resolver: StaticResolver, capsys: pytest.CaptureFix
     return code, captured.out, captured.err
 
 
-async def test_discover_a_subdomain_portal_then_check_and_refresh_it(portal, tmp_path, capsys) -> None:
+async def test_discover_a_subdomain_portal_then_check_and_refresh_it(portal, portal_site, tmp_path, capsys) -> None:
     config_file = tmp_path / "config.yaml"
     # The fixture's articles are dated May 2024: kept however long ago that is.
     config_file.write_text(f"store: {{url: 'sqlite:///{tmp_path / 'portal.db'}', max_age_days: 36500}}\n"
-                           "fetch: {min_delay: 0.001s, backoff: 0.01s}\nsites: {}\n", encoding="utf-8")
+                           "fetch: {min_delay: 0.001s, backoff: 0.01s, user_agent: portal-test/1}\nsites: {}\n",
+                           encoding="utf-8")
     code, block, err = await asyncio.to_thread(
         run_cli, ["discover", "http://www.example.com.cn/", "--config", str(config_file)], portal, capsys)
     assert code == 0 and "Traceback" not in err, err
+    # It read with the config's fetch: settings, on every host it followed.
+    assert {hit.headers.get("User-Agent") for hit in portal_site.hits} == {"portal-test/1"}
+    assert {hit.host for hit in portal_site.hits} == set(subdomain_portal.HOSTS)
     found = yaml.safe_load(f"sites:\n{block}")["sites"]["example"]
     # The main menu, behind a pasted special-topic page's stray </body></html>: every section, on its subdomain.
     assert [s["title"] for s in found["sections"].values()] == ["新闻", "宁波", "区县", "视频", "政务"], block

@@ -231,42 +231,33 @@ def _article_shape(url: str) -> str:
 def _home_blocks(page: ListPage, anchors: list[_Anchor], page_host: str) -> list[_Anchor]:
     """A home page holds many lists (头条, 本地, 财经…), not one: every block of article links outside
     navigation, header, footer and sidebars, of the article shapes the page repeats; a block whose links
-    mostly repeat other blocks' (a 排行/热点 ranking) is left out."""
-    cands = []
-    for a in anchors:
-        if (not _is_headline(a.text) or not page.on_site(a.url, page_host) or _url_score(a.url) < _ARTICLE_SCORE
-                or page.chrome(a.el) < 1.0 or page.in_sidebar_list(a.el)):
-            continue
-        cands.append(a)
+    mostly repeat a bigger block's (a 排行/热点 ranking) is left out."""
+    cands = [a for a in anchors
+             if _is_headline(a.text) and page.on_site(a.url, page_host) and _url_score(a.url) >= _ARTICLE_SCORE
+             and page.chrome(a.el) >= 1.0 and not page.in_sidebar_list(a.el)]
     shapes: dict[str, int] = {}
     for a in cands:
         shapes[_article_shape(a.url)] = shapes.get(_article_shape(a.url), 0) + 1
     cands = [a for a in cands if shapes[_article_shape(a.url)] >= _MIN_SHAPE_LINKS]
     _assign_items(cands)
-    blocks: dict[Node | None, list[_Anchor]] = {}
+    blocks: dict[Node, list[_Anchor]] = {}
     for a in cands:
-        blocks.setdefault(a.item.getparent() if a.item is not None else None, []).append(a)
-    seen_in: dict[str, set[Node | None]] = {}
+        if a.item is not None and (block := a.item.getparent()) is not None:
+            blocks.setdefault(block, []).append(a)
+    blocks_of: dict[str, set[Node]] = {}
     for block, members in blocks.items():
         for a in members:
-            seen_in.setdefault(a.url, set()).add(block)
-    kept = []
+            blocks_of.setdefault(a.url, set()).add(block)
+    kept: set[int] = set()
     for block, members in blocks.items():
-        if page.sidebar_heading(block) if block is not None else False:
+        if page.sidebar_heading(block):
             continue
-        repeated = sum(1 for a in members if len(seen_in[a.url]) > 1)
-        if len(members) > 1 and repeated * 2 >= len(members) and _later_block(block, members, seen_in, blocks):
-            continue
-        kept.extend(members)
-    wanted = set(map(id, kept))
-    return [a for a in cands if id(a) in wanted]
-
-
-def _later_block(block: Node | None, members: list[_Anchor], seen_in: dict[str, set[Node | None]],
-                 blocks: dict[Node | None, list[_Anchor]]) -> bool:
-    """Whether the blocks `block` repeats are bigger (their list is the original, this one the echo)."""
-    others = {b for a in members for b in seen_in[a.url]} - {block}
-    return any(len(blocks[b]) >= len(members) for b in others)
+        echoed = {other for a in members for other in blocks_of[a.url]} - {block}
+        repeated = sum(1 for a in members if len(blocks_of[a.url]) > 1)
+        if repeated * 2 >= len(members) > 1 and any(len(blocks[other]) >= len(members) for other in echoed):
+            continue  # an echo of bigger lists: a ranking
+        kept.update(id(a) for a in members)
+    return [a for a in cands if id(a) in kept]
 
 
 def find_links(html: str, page_url: str, rules: Rules | None = None, *,
