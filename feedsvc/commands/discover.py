@@ -46,8 +46,9 @@ from feedsvc.model import FetchSettings, Origins, Tally
 from feedsvc.pipeline import Scope, fetch_page, read_list_page
 from feedsvc.public_suffix import is_address, is_public_suffix, registrable_domain
 
-# Navigation pages read per run: enough for a portal's menus, few enough to stay polite.
-MAX_PAGES = 20
+# Navigation pages read per run: enough for a portal's main menu (often 30-40 links, most on subdomains,
+# each host with its own gap between requests), few enough to stay polite.
+MAX_PAGES = 40
 # A page listing this many article links has a list; fewer only count when they match the pattern
 # the clear lists share (a small section of a small site), since one stray link proves nothing.
 MIN_LINKS = 3
