@@ -19,7 +19,7 @@ from typing import NoReturn
 from feedsvc import __version__
 from feedsvc.commands import EXIT_CONFIG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, print_issues
 from feedsvc.commands.terminal import print_error
-from feedsvc.config import load_config
+from feedsvc.config import config_path, load_config
 from feedsvc.errors import ConfigError, FeedsvcError, NotFound, UsageError, one_line
 from feedsvc.logs import DEFAULT_FORMAT, ENV_VARIABLE, FORMATS, logging_configured
 from feedsvc.model import SLUG_RE
@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--seeds", metavar="DIR",
                      help="answer for www.cxnews.cn from this replica (e.g. seeds) instead of the network")
     sub.add_argument("--name", type=slug, metavar="SLUG", help="the site's name in the config (default: from the host)")
+    sub.add_argument("--config", metavar="PATH",
+                     help="read its fetch: settings (user agent, timeouts, min_delay...) and timezone "
+                          "(default: $FEEDSVC_CONFIG or ./config.yaml when there is one, else the defaults)")
     return parser
 
 
@@ -221,4 +224,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
 def cmd_discover(args: argparse.Namespace) -> int:
     from feedsvc.commands import discover
 
-    return discover.run(args.url, seeds=args.seeds, name=args.name)
+    # A site is discovered before it is configured: a config is used when there is one, not required.
+    config = load_config(args.config) if args.config or config_path().exists() else None
+    return discover.run(args.url, seeds=args.seeds, name=args.name,
+                        fetch_settings=config.fetch.plain() if config else None,
+                        timezone=config.defaults.timezone if config else None)

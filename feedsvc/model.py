@@ -118,16 +118,22 @@ class Origins:
 
     An allowed host (the home page's, a section URL's, a bare `allowed_hosts` entry) is allowed on its
     scheme's default port, http and https alike; a configured URL also allows its exact origin (a home
-    page on :8080); a `host:port` entry allows that port, under either scheme. Checking a URL against
-    these is the fetcher's job (`feedsvc.fetch.url_allowed`).
+    page on :8080); a `host:port` entry allows that port, under either scheme. A subdomain wildcard
+    (`*.example.cn`, from allowed_hosts) allows every host under that domain (not the domain itself) the
+    same way: on the default ports, or on its port when it names one. Checking a URL against these is
+    the fetcher's job (`feedsvc.fetch.url_allowed`).
     """
 
     allowed: frozenset[tuple[str, str, int]] = frozenset()
+    # (domain, port): hosts under `domain` on that port, or on their scheme's default port when None.
+    subdomains: frozenset[tuple[str, int | None]] = frozenset()
 
     @classmethod
     def of(cls, hosts: Iterable[str] = (), *, urls: Iterable[str] = (),
-           host_ports: Iterable[tuple[str, int]] = ()) -> Origins:
-        """Origins from allowed hosts, configured URLs (their host, and their exact origin) and host:port pairs."""
+           host_ports: Iterable[tuple[str, int]] = (),
+           subdomains_of: Iterable[tuple[str, int | None]] = ()) -> Origins:
+        """Origins from allowed hosts, configured URLs (their host, and their exact origin), host:port
+        pairs and subdomain wildcards (domain, port or None)."""
         allowed: set[tuple[str, str, int]] = set()
         hosts = list(hosts)
         for url in urls:
@@ -141,10 +147,22 @@ class Origins:
                 allowed.add((parts.scheme, _host_key(parts.hostname), port or DEFAULT_PORTS[parts.scheme]))
         allowed.update((scheme, _host_key(host), port) for host in hosts for scheme, port in DEFAULT_PORTS.items())
         allowed.update((scheme, _host_key(host), port) for host, port in host_ports for scheme in DEFAULT_PORTS)
-        return cls(frozenset(a for a in allowed if a[1]))
+        wild = frozenset((_host_key(domain), port) for domain, port in subdomains_of if _host_key(domain))
+        return cls(frozenset(a for a in allowed if a[1]), wild)
 
     def allows(self, scheme: str, host: str, port: int) -> bool:
-        return (scheme.lower(), _host_key(host), port) in self.allowed
+        scheme, host = scheme.lower(), _host_key(host)
+        if (scheme, host, port) in self.allowed:
+            return True
+        return scheme in DEFAULT_PORTS and any(
+            host.endswith(f".{domain}") and port == (DEFAULT_PORTS[scheme] if wild_port is None else wild_port)
+            for domain, wild_port in self.subdomains)
+
+    def covers_host(self, host: str) -> bool:
+        """Whether some port of `host` is allowed: the site is (partly) on that host."""
+        host = _host_key(host)
+        return any(h == host for _, h, _ in self.allowed) or any(
+            host.endswith(f".{domain}") for domain, _ in self.subdomains)
 
     def __str__(self) -> str:
         """For messages: `host` (on both default ports), `host:port` (http and https), `scheme://host:port`."""
@@ -163,6 +181,8 @@ class Origins:
                     shown.append(f"{name}:{port}")
                 else:
                     shown.extend(f"{scheme}://{name}:{port}" for scheme in sorted(schemes))
+        shown += [f"*.{domain}" + ("" if port is None else f":{port}") for domain, port in sorted(
+            self.subdomains, key=lambda w: (w[0], w[1] or 0))]
         return ", ".join(shown)
 
 

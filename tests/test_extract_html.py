@@ -155,6 +155,22 @@ def test_a_lone_surrogate_does_not_cut_the_page_short() -> None:
     assert [text_of(p) for p in root.iter("p")] == ["前", "后"]
 
 
+def test_a_stray_end_of_page_mid_body_does_not_end_the_page() -> None:
+    # A special-topic banner included at the top of a portal's body with its page's </body></html>: browsers
+    # (the HTML5 rules) read on, and so do we; libxml2 alone stopped there and saw one link of 51.
+    html = ("<html><body><div class='zt'><a href='/zt/'>专题</a></div></body></html><div class='nav'>"
+            + "".join(f"<a href='/news/{n}.html'>新闻{n}</a>" for n in range(50)) + "</div></body></html>")
+    root = parse_html(html)
+    assert len(root.findall(".//a")) == 51
+    assert [el.tag for el in root] == ["head", "body"] and len(root.findall(".//body")) == 1
+
+
+def test_a_table_gets_its_tbody_as_in_a_browser() -> None:
+    # The HTML5 rules insert <tbody>: a `table > tr` selector matches nothing, as in a browser's devtools.
+    root = parse_html("<html><body><table><tr><td>一</td></tr></table></body></html>")
+    assert [el.tag for el in root.iter("table", "tbody", "tr")] == ["table", "tbody", "tr"]
+
+
 def test_a_stale_meta_charset_does_not_re_decode_the_text() -> None:
     root = parse_html('<html><head><meta charset="gb2312"></head><body><p>慈溪新闻</p></body></html>')
     assert text_of(one(root, ".//p")) == "慈溪新闻"

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from feedsvc.extract.links import find_links, find_nav_link, next_page_url
-from feedsvc.extract.urls import canonical_url, host_of, registrable_domain, same_site, url_date
+from feedsvc.extract.urls import canonical_url, host_of, same_site, url_date
 from feedsvc.model import Rules
+from feedsvc.public_suffix import registrable_domain
 from tests.support import NOW
 
 CST = timezone(timedelta(hours=8))
@@ -82,6 +83,10 @@ def test_hosts_and_url_dates():
     assert same_site("www.cxnews.cn", "cxnews.cn") and same_site("m.cxnews.cn", "www.cxnews.cn")
     assert not same_site("www.cnnb.com.cn", "www.cxnews.cn")
     assert not same_site("a.com.cn", "b.com.cn")
+    # The Public Suffix List, not a short list of our own: every suffix, private ones (github.io) too.
+    assert registrable_domain("news.nbtv.zj.cn") == "nbtv.zj.cn" and registrable_domain("a.b.gov.hk") == "b.gov.hk"
+    assert not same_site("alice.github.io", "bob.github.io") and same_site("a.x.github.io", "x.github.io")
+    assert registrable_domain("127.0.0.1") == "127.0.0.1" and registrable_domain("com.cn") == "com.cn"
     assert url_date("http://www.cxnews.cn/system/2021/12/08/030312345.shtml") == (2021, 12, 8)
     assert url_date("http://x.cn/c/202112/08/t20211208_1.html") == (2021, 12, 8)
     assert url_date("http://x.cn/art/2021/12/7/art_1229_1.html") == (2021, 12, 7)
@@ -293,3 +298,25 @@ def test_canonical_urls_shortcut_for_plain_hrefs_agrees_with_the_long_way():
     hrefs += ["http://a.b/" + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(300)]
     for href, base in itertools.product(hrefs, bases):
         assert canonical_url(href, base) == _canonical(href.strip(), base), (href, base)
+
+
+def _block(cls: str, idents: range, folder: str = "news") -> str:
+    items = "".join(f'<li><a href="/{folder}/2024/05/0{n % 9 + 1}/{100000 + n}.shtml">第{n}条新闻的标题在这里</a></li>'
+                    for n in idents)
+    return f'<div class="{cls}"><ul>{items}</ul></div>'
+
+
+def test_a_home_page_without_rules_takes_every_block_but_an_unlabelled_echo_of_them() -> None:
+    # No class or heading says "ranking" here: the first box only repeats links of the two after it, so
+    # taking it would put its order (9, 2, 4) first.
+    home = ("<html><body><div class='nav'><a href='/news/'>新闻</a><a href='/about/'>关于我们</a></div>"
+            + '<div class="box0"><ul>' + "".join(
+                f'<li><a href="/{"news" if n < 8 else "video"}/2024/05/0{n % 9 + 1}/{100000 + n}.shtml">'
+                f'第{n}条新闻的标题在这里</a></li>' for n in (9, 2, 4)) + "</ul></div>"
+            + _block("box1", range(0, 8)) + _block("box2", range(8, 14), "video")
+            + "<div class='footer'><a href='/2024/ads/123456.html'>广告服务与刊例价格</a></div></body></html>")
+    links = [link.url for link in find_links(home, "http://www.x.cn/", Rules())]
+    assert links == [f"http://www.x.cn/{'news' if n < 8 else 'video'}/2024/05/0{n % 9 + 1}/{100000 + n}.shtml"
+                     for n in range(14)]
+    # Not a site's root: the one main list, as before.
+    assert len(find_links(home, "http://www.x.cn/news/", Rules())) == 8

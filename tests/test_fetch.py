@@ -634,3 +634,37 @@ async def test_session_is_shared_and_closed(upstream: Upstream, make_fetcher: Ma
     await fetcher.close()
     assert session is not None and session.closed
     assert upstream.count("/") == 2
+
+
+# A subdomain wildcard (`*.cxnews.cn` in allowed_hosts) admits each host under the domain, and every
+# check (request, redirect hop, port) applies to each as to a named host.
+WILD = Origins.of(subdomains_of=[("cxnews.cn", None)])
+
+
+async def test_a_subdomain_wildcard_allows_its_subdomains_and_follows_redirects_between_them(
+    upstream: Upstream, make_fetcher: MakeFetcher
+) -> None:
+    upstream.route("/a", redirect("http://news.cxnews.cn/b"))
+    upstream.route("/b", page(PAGE))
+    result = await make_fetcher().get(f"{HOME}/a", allowed=WILD, robots=False)
+    assert ARTICLE in (result.text or "") and result.url == "http://news.cxnews.cn/b"
+    assert str(WILD) == "*.cxnews.cn"
+
+
+@pytest.mark.parametrize("location", ["http://evil.example/b", "http://news.cxnews.cn:8080/b", "http://cxnews.cn.evil.example/b"])
+async def test_a_subdomain_wildcard_refuses_redirects_elsewhere_and_other_ports(
+    upstream: Upstream, make_fetcher: MakeFetcher, location: str
+) -> None:
+    upstream.route("/a", redirect(location))
+    with pytest.raises(OffSite, match="which is not one of the site's origins"):
+        await make_fetcher().get(f"{HOME}/a", allowed=WILD, robots=False)
+    assert [h.path for h in upstream.hits] == ["/a"]
+
+
+def test_a_subdomain_wildcard_is_not_the_domain_itself_nor_a_lookalike() -> None:
+    assert WILD.allows("http", "a.b.cxnews.cn", 80) and WILD.allows("https", "NEWS.cxnews.cn.", 443)
+    assert not WILD.allows("http", "cxnews.cn", 80)
+    assert not WILD.allows("http", "evilcxnews.cn", 80)
+    assert not WILD.allows("http", "news.cxnews.cn", 8080)
+    on_port = Origins.of(subdomains_of=[("cxnews.cn", 8080)])
+    assert on_port.allows("http", "news.cxnews.cn", 8080) and not on_port.allows("http", "news.cxnews.cn", 80)

@@ -234,7 +234,12 @@ async def test_every_section_list_yields_articles_by_rules_and_by_heuristic_alik
         by_heuristic = await on_site_links(site, url, Rules())
         assert by_rules, f"{ref.key}: no links by the configured rules"
         assert by_heuristic, f"{ref.key}: no links by the heuristic"
-        assert by_rules == by_heuristic, ref.key
+        if url == HOME:
+            # On the home page the heuristic takes every article block in page order (the focus headline
+            # first); the rules take the 最新 block, which holds the same articles.
+            assert sorted(by_rules) == sorted(by_heuristic), ref.key
+        else:
+            assert by_rules == by_heuristic, ref.key
         for link in by_rules:
             html = await page(site, link)  # every listed article exists
             assert "责任编辑" in html

@@ -2,7 +2,10 @@
 the config block an operator pastes under `sites:` (site, link_pattern, one section per label).
 
 Reads pages with the section pipeline's own steps (`fetch_page`, `read_list_page`: robots honoured,
-only the home page's host and its www twin, the heuristics with no rules), stores nothing. A URL that
+the heuristics with no rules), stores nothing. It follows the home page's host, its www twin and every
+subdomain of its registrable domain (by the Public Suffix List: `news.cnnb.com.cn` for
+`www.cnnb.com.cn`), since portals put their sections there; a section found there makes the block
+allow `*.domain`. A URL that
 looks like a section page rather than the home page (its navigation leads to the site's root) gets a
 warning. Page text reaches the terminal only through `terminal.printable`.
 """
@@ -37,13 +40,15 @@ from feedsvc.extract.discovery import (
     site_slug,
 )
 from feedsvc.extract.links import find_nav_link
-from feedsvc.extract.urls import host_of
+from feedsvc.extract.urls import host_of, is_site_root
 from feedsvc.fetch import Fetcher, url_allowed
 from feedsvc.model import FetchSettings, Origins, Tally
 from feedsvc.pipeline import Scope, fetch_page, read_list_page
+from feedsvc.public_suffix import is_address, is_public_suffix, registrable_domain
 
-# Navigation pages read per run: enough for a portal's menus, few enough to stay polite.
-MAX_PAGES = 20
+# Navigation pages read per run: enough for a portal's main menu (often 30-40 links, most on subdomains,
+# each host with its own gap between requests), few enough to stay polite.
+MAX_PAGES = 40
 # A page listing this many article links has a list; fewer only count when they match the pattern
 # the clear lists share (a small section of a small site), since one stray link proves nothing.
 MIN_LINKS = 3
@@ -91,6 +96,29 @@ def twin_host(host: str) -> str:
     return host.removeprefix("www.") if host.startswith("www.") else f"www.{host}"
 
 
+def site_domain(url: str) -> str | None:
+    """The registrable domain whose subdomains belong to the site at `url` (`cnnb.com.cn` for
+    http://www.cnnb.com.cn/); None for an address or a name that is no registrable domain."""
+    host = host_of(url)
+    domain = registrable_domain(host)
+    if not host or is_address(host) or "." not in domain or is_public_suffix(domain):
+        return None
+    return domain
+
+
+def discovery_origins(url: str) -> Origins:
+    """What discover may read: the home page's origin and host, its www twin, and (for a name under a
+    registrable domain) every subdomain of that domain on the home page's port."""
+    host = host_of(url)
+    domain = site_domain(url)
+    try:
+        port = urlsplit(url.strip()).port
+    except ValueError:
+        port = None
+    return Origins.of([host, twin_host(host)], urls=[url.strip()],
+                      subdomains_of=[(domain, port)] if domain else ())
+
+
 async def discover_site(
     url: str, fetch_settings: FetchSettings, *, resolver: aiohttp_abc.AbstractResolver | None = None,
     name: str | None = None, timezone: str = Defaults().timezone, max_pages: int = MAX_PAGES,
@@ -101,7 +129,7 @@ async def discover_site(
     host = host_of(url)
     if urlsplit(url.strip()).scheme not in ("http", "https") or not host:
         raise UsageError(f"not an http(s) URL (e.g. http://www.example.cn/): {url!r}")
-    scope = Scope(Origins.of([host, twin_host(host)], urls=[url.strip()]), timezone)
+    scope = Scope(discovery_origins(url), timezone)
     tally = Tally()
     async with Fetcher(fetch_settings, resolver=resolver) as fetcher:
         home = await fetch_page(fetcher, url, scope, tally)
@@ -113,7 +141,8 @@ async def discover_site(
         followed: list[NavLink] = []
         for nav in navs:
             if not url_allowed(nav.url, scope.origins):
-                skipped.append((nav.label, f"{nav.url} not followed (host {host_of(nav.url)} is not the home page's)"))
+                skipped.append((nav.label, f"{nav.url} not followed (host {host_of(nav.url)} is not the home page's "
+                                           "nor one of its domain's)"))
             elif len(followed) >= max_pages:
                 skipped.append((nav.label, f"{nav.url} not followed (read at most {max_pages} pages)"))
             else:
@@ -137,16 +166,6 @@ async def discover_site(
         visits = await asyncio.gather(*(visit(nav) for nav in followed))
     found = _decide(url, home.url, html, name, list(visits), skipped, len(navs))
     return replace(found, warnings=tuple(warnings))
-
-
-_HOME_LEAF_RE = re.compile(r"(index|default|home|main)\.\w+", re.IGNORECASE)
-
-
-def is_site_root(url: str) -> bool:
-    """`http://x/`, `http://x` and `http://x/index.shtml`: the address a site's home page has."""
-    parts = urlsplit(url)
-    return not parts.query and parts.path.rpartition("/")[0] == "" and (
-        parts.path.rpartition("/")[2] == "" or bool(_HOME_LEAF_RE.fullmatch(parts.path.rpartition("/")[2])))
 
 
 def section_page_warnings(page_url: str, navs: list[NavLink]) -> list[str]:
@@ -196,7 +215,12 @@ def _decide(url: str, home_url: str, html: str, name: str | None, visits: list[V
                            f"lists {MIN_LINKS} or more article links")
     sections = _name_sections(chosen, html, home_url)
     hosts = [host_of(home_url)]
-    hosts += sorted({host_of(s.url) for s in sections} - set(hosts))
+    others = sorted({host_of(s.url) for s in sections} - set(hosts))
+    domain = site_domain(home_url)
+    # Sections on other subdomains: allow the domain's subdomains (articles live on yet others).
+    if domain and any(h.endswith(f".{domain}") and h != twin_host(hosts[0]) for h in others):
+        others = [h for h in others if not h.endswith(f".{domain}")] + [f"*.{domain}"]
+    hosts += others
     return Discovery(
         url=url, slug=name or site_slug(host_of(home_url)) or "site",
         title=site_name(page_title(html)) or host_of(home_url), home=home_url, allowed_hosts=tuple(hosts),
@@ -212,7 +236,7 @@ def _name_sections(chosen: list[Visit], html: str, home_url: str) -> list[FoundS
     out = []
     for v in chosen:
         page_url = v.page_url or v.url
-        slug = section_slug(v.url) or section_slug(page_url)
+        slug = section_slug(v.url) or section_slug(page_url) or _subdomain_slug(page_url, home_url)
         if slug is None:
             numbered += 1
             slug = f"section{numbered}"
@@ -224,6 +248,14 @@ def _name_sections(chosen: list[Visit], html: str, home_url: str) -> list[FoundS
         by_nav = find_nav_link(html, home_url, v.label) == v.url
         out.append(FoundSection(slug, v.label, page_url, by_nav, v.links))
     return out
+
+
+def _subdomain_slug(url: str, home_url: str) -> str | None:
+    """`news` for a section at http://news.example.com.cn/ (a portal's section on its own subdomain)."""
+    host, home = host_of(url), host_of(home_url)
+    if host in (home, twin_host(home)) or is_address(host):
+        return None
+    return section_slug(f"http://x/{host.split('.')[0]}/")
 
 
 def _scalar(text: str) -> str:
@@ -281,20 +313,24 @@ def to_yaml(found: Discovery) -> str:
 
 async def discover_yaml(url: str, fetch_settings: FetchSettings, *,
                         resolver: aiohttp_abc.AbstractResolver | None = None, name: str | None = None,
-                        progress: Progress | None = None) -> str:
+                        progress: Progress | None = None, timezone: str = Defaults().timezone) -> str:
     """discover_site, written out as the config block."""
-    return to_yaml(await discover_site(url, fetch_settings, resolver=resolver, name=name, progress=progress))
+    return to_yaml(await discover_site(url, fetch_settings, resolver=resolver, name=name, progress=progress,
+                                       timezone=timezone))
 
 
-def run(url: str, *, seeds: str | None = None, name: str | None = None) -> int:
-    """Print a config block for the site at `url`; `seeds` answers from the replica."""
+def run(url: str, *, seeds: str | None = None, name: str | None = None,
+        fetch_settings: FetchSettings | None = None, timezone: str | None = None) -> int:
+    """Print a config block for the site at `url`; `seeds` answers from the replica. `fetch_settings`:
+    the config's `fetch:` (user agent, timeouts, gap between requests...), else the defaults."""
 
     def progress(line: str) -> None:
         say(line, sys.stderr)
 
     async def main() -> str:
         if seeds is None:
-            return await discover_yaml(url, FetchSettings(), name=name, progress=progress)
+            return await discover_yaml(url, fetch_settings or FetchSettings(), name=name, progress=progress,
+                                       timezone=timezone or Defaults().timezone)
         async with serve_replica(replica_dir(seeds)) as (resolver, _):
             # Our own loopback server, as in demo: no need for the real site's gap between requests.
             fast = FetchSettings(min_delay=timedelta(seconds=0.01), backoff=timedelta(seconds=0.1))

@@ -45,7 +45,7 @@ def section_for(config: Config, target: str) -> tuple[SectionRef | None, str | N
     if target.startswith(("http://", "https://")):
         host = (urlsplit(target).hostname or "").lower()
         for ref in config.section_refs():
-            if host in ref.site.hosts():
+            if host in ref.site.hosts() or ref.site.origins().covers_host(host):
                 return ref, target
         return None, target
     site, _, section = target.partition("/")

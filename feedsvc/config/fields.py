@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonS
 
 from feedsvc.config.messages import describe
 from feedsvc.model import SLUG_RE
+from feedsvc.public_suffix import is_address, is_public_suffix
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -106,13 +107,35 @@ def split_host_port(entry: str) -> tuple[str, int | None]:
     m = _HOST_PORT_RE.match(entry)
     port = int(m.group("port")) if m and m.group("port") else None
     if not m or (port is not None and not 1 <= port <= 65535):
-        raise ValueError(f"{entry!r} is not a host or host:port (e.g. www.example.cn or 127.0.0.1:8080; "
-                         "no scheme, no path)")
+        raise ValueError(f"{entry!r} is not a host, host:port or *.domain (e.g. www.example.cn, 127.0.0.1:8080 "
+                         "or *.example.cn; no scheme, no path)")
     return m.group("host").strip("[]").rstrip(".").lower(), port
 
 
+def split_allowed_host(entry: str) -> tuple[str, int | None, bool]:
+    """An allowed_hosts entry → (host, port or None, wildcard): `*.example.com.cn` → (`example.com.cn`,
+    None, True), meaning that domain's subdomains (not the domain itself). A wildcard must name a
+    registrable domain or a subdomain of one: never a bare `*` nor a public suffix (`*.com.cn`), which
+    would let any site in. ValueError saying what is wrong otherwise."""
+    if not entry.startswith("*"):
+        return (*split_host_port(entry), False)
+    if not entry.startswith("*.") or entry[2:].startswith("*"):
+        raise ValueError(f"{entry!r}: a wildcard is `*.` and a domain (e.g. *.example.com.cn), not a bare `*`")
+    try:
+        host, port = split_host_port(entry[2:])
+    except ValueError:
+        split_host_port(entry)  # says what is wrong, naming the whole entry
+        raise
+    if is_address(host) or ":" in host:
+        raise ValueError(f"{entry!r}: a wildcard takes a domain name, not an address")
+    if is_public_suffix(host):
+        raise ValueError(f"{entry!r}: {host} is a public suffix (anyone can register under it), so this would "
+                         f"allow every site there; name the site's own domain (e.g. *.example.{host})")
+    return host, port, True
+
+
 def _check_host_port(value: str) -> str:
-    split_host_port(value)
+    split_allowed_host(value)
     return value
 
 
@@ -156,6 +179,8 @@ HttpUrl = Annotated[str, AfterValidator(_check_url), WithJsonSchema({"type": "st
 StoreUrl = Annotated[str, AfterValidator(_check_store_url)]
 HeaderValue = Annotated[str, AfterValidator(_check_header_value)]
 HostPort = Annotated[str, AfterValidator(_check_host_port), WithJsonSchema({
-    "type": "string", "description": "A host the site may be fetched from, or host:port", "examples": ["cxnews.cn"]})]
+    "type": "string",
+    "description": "A host the site may be fetched from, or host:port, or *.domain for that domain's subdomains",
+    "examples": ["cxnews.cn", "*.cnnb.com.cn"]})]
 # Site and section names become URL path segments (/{site}/{section}.rss), hence the slug rule on dict keys.
 Slug = Annotated[str, AfterValidator(_check_slug), WithJsonSchema({"type": "string", "pattern": SLUG_RE.pattern})]

@@ -28,7 +28,7 @@ from feedsvc.config.fields import (
     StoreUrl,
     TimeZone,
     format_duration,
-    split_host_port,
+    split_allowed_host,
 )
 from feedsvc.errors import NotFound
 
@@ -217,7 +217,8 @@ class Site(_Strict):
         None,
         description="Longest one refresh of a section of this site takes (default: defaults.section_deadline)")
     allowed_hosts: tuple[HostPort, ...] = Field(
-        (), description="Hosts besides the home page's that the site is fetched from (host, or host:port)")
+        (), description="Hosts besides the home page's that the site is fetched from (host, host:port, "
+                        "or *.domain for every subdomain of that domain)")
     robots: bool = Field(True, description="Honour robots.txt (set false only with the site's consent)")
     rules: Rules = Rules()
     sections: dict[Slug, Section] = Field(json_schema_extra=_SLUG_MAP)
@@ -226,7 +227,7 @@ class Site(_Strict):
         """Hosts that belong to the site: its home's, its section URLs' and its allowed_hosts'. They
         say which site a URL is on (`feedsvc preview URL`); what is fetched is `origins()`."""
         hosts = {urlsplit(self.home).hostname or ""}
-        hosts.update(split_host_port(entry)[0] for entry in self.allowed_hosts)
+        hosts.update(host for host, _, wild in map(split_allowed_host, self.allowed_hosts) if not wild)
         for section in self.sections.values():
             if section.url:
                 hosts.add(urlsplit(section.url).hostname or "")
@@ -236,27 +237,37 @@ class Site(_Strict):
     def origins(self) -> model.Origins:
         """The origins the site is fetched from, and nothing else: its hosts (home page's, section
         URLs', bare allowed_hosts entries) on their scheme's default port, http or https; the exact
-        origins of its home and section URLs; and each `host:port` entry of allowed_hosts."""
+        origins of its home and section URLs; each `host:port` entry of allowed_hosts; and the subdomains
+        of each `*.domain` entry."""
         hosts: list[str] = []
         host_ports: list[tuple[str, int]] = []
+        wildcards: list[tuple[str, int | None]] = []
         for entry in self.allowed_hosts:
-            host, port = split_host_port(entry)
-            if port is None:
+            host, port, wild = split_allowed_host(entry)
+            if wild:
+                wildcards.append((host, port))
+            elif port is None:
                 hosts.append(host)
             else:
                 host_ports.append((host, port))
         urls = [self.home, *(section.url for section in self.sections.values() if section.url)]
-        return model.Origins.of(hosts, urls=urls, host_ports=host_ports)
+        return model.Origins.of(hosts, urls=urls, host_ports=host_ports, subdomains_of=wildcards)
 
     def offsite_sections(self) -> list[tuple[str, str]]:
         """(section name, host) of each section whose `url:` is on no host the site allows (its home
-        page's host and its allowed_hosts): `feedsvc check` refuses them, nothing is fetched there."""
+        page's host, its allowed_hosts and their `*.domain` subdomains): `feedsvc check` refuses them,
+        nothing is fetched there."""
         allowed = {(urlsplit(self.home).hostname or "").lower()}
-        allowed.update(split_host_port(entry)[0] for entry in self.allowed_hosts)
+        domains = []
+        for entry_host, _, wild in map(split_allowed_host, self.allowed_hosts):
+            if wild:
+                domains.append(entry_host)
+            else:
+                allowed.add(entry_host)
         out = []
         for name, section in self.sections.items():
             host = (urlsplit(section.url).hostname or "").lower() if section.url else None
-            if host is not None and host not in allowed:
+            if host is not None and host not in allowed and not any(host.endswith(f".{d}") for d in domains):
                 out.append((name, host))
         return out
 

@@ -10,9 +10,10 @@ from urllib.parse import urlsplit
 
 from feedsvc.errors import ExtractError
 from feedsvc.extract.html import Node, parse_html, text_of
-from feedsvc.extract.list_page import ListPage, in_nav_area
-from feedsvc.extract.urls import canonical_url, host_of, is_list_leaf, registrable_domain, url_date
+from feedsvc.extract.list_page import ListPage, in_footer_area, in_nav_area
+from feedsvc.extract.urls import canonical_url, host_of, is_list_leaf, url_date
 from feedsvc.model import SLUG_RE
+from feedsvc.public_suffix import registrable_domain
 
 # Navigation labels are a few words; longer anchor text in a header is a headline or a slogan.
 MAX_LABEL = 16
@@ -28,7 +29,12 @@ _GENERIC_TITLE_PARTS = frozenset({
 })
 _NUMBER_RE = re.compile(r"\d+|\D+")
 # More shapes than this and the article URLs have no obvious common pattern.
-MAX_SHAPES = 3
+MAX_SHAPES = 6
+# Links about the site, not sections of it: about, ads, contact, jobs, sitemap, login, apps, help.
+_SERVICE_LABEL_RE = re.compile(
+    r"简介|介绍|关于|广告|联系|诚聘|招聘|人才|英才|加入我们|网站地图|站点地图|地图|登录|登陆|注册|投稿|版权|声明|隐私|"
+    r"帮助|反馈|留言|举报|客户端|手机版|APP|订阅|RSS|English|设为首页|收藏|合作|服务条款|友情链接|"
+    r"about|contact|sitemap|login|register|privacy|help", re.I)
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,8 @@ def nav_links(html: str, page_url: str) -> list[NavLink]:
     groups: dict[Node, list[NavLink]] = {}
     for el, href in page.hrefs():
         label = text_of(el)
-        if not 2 <= len(label) <= MAX_LABEL or not any(c.isalpha() for c in label) or not in_nav_area(el):
+        if (not 2 <= len(label) <= MAX_LABEL or not any(c.isalpha() for c in label) or not in_nav_area(el)
+                or is_service_label(label) or in_footer_area(el)):
             continue
         url = page.url(href)
         if url is None or not page.on_site(url, page_host) or _home_key(url) == home:
@@ -69,6 +76,12 @@ def nav_links(html: str, page_url: str) -> list[NavLink]:
                 seen.add(link.url)
                 out.append(link)
     return out
+
+
+def is_service_label(label: str) -> bool:
+    """网站简介, 广告服务, 联系方式, 诚聘英才, 网站地图, 登录, "支站 :"…: links about the site or a heading
+    (a label ending in a colon), never a section that lists articles."""
+    return bool(_SERVICE_LABEL_RE.search(label)) or label.rstrip().endswith((":", "："))
 
 
 def _group_of(el: Node) -> Node:
@@ -134,21 +147,27 @@ def section_slug(url: str) -> str | None:
     return None
 
 
-def _tokens(url: str) -> list[str]:
-    """A URL's path (and query) cut into digit runs and the text between them."""
+def _split(url: str) -> tuple[list[str], str]:
+    """(leading folders, the rest): the rest starts at the first path segment holding a digit, e.g.
+    `/news/local/2024/05/01/12.shtml` → (['news', 'local'], '/2024/05/01/12.shtml'). Portals file one
+    article shape under many folders, so the folders are not the shape."""
     parts = urlsplit(url)
-    return _NUMBER_RE.findall(parts.path + (f"?{parts.query}" if parts.query else ""))
+    segments = parts.path.split("/")[1:]
+    query = f"?{parts.query}" if parts.query else ""
+    for i, segment in enumerate(segments):
+        if any(c.isdigit() for c in segment) or (i == len(segments) - 1 and query and any(c.isdigit() for c in query)):
+            return segments[:i], "/" + "/".join(segments[i:]) + query
+    return segments, query
 
 
-def _shape_regex(urls: Sequence[str]) -> str:
-    """One regex for URLs of one shape: text kept, numbers generalised (fixed width in dated folders)."""
-    tokens_list = [_tokens(u) for u in urls]
-    dated = all(url_date(u) for u in urls)
+def _shape_regex(rests: Sequence[str], dated: bool) -> str:
+    """One regex for URL tails of one shape: text kept, numbers generalised (fixed width in dated folders)."""
+    tokens_list = [_NUMBER_RE.findall(r) for r in rests]
     first = tokens_list[0]
     out = []
     for i, token in enumerate(first):
         if not token.isdigit():
-            out.append(re.escape(token))
+            out.append(_escape(token))
             continue
         widths = {len(tokens[i]) for tokens in tokens_list}
         in_folder = "/" in "".join(first[i + 1:])
@@ -157,24 +176,48 @@ def _shape_regex(urls: Sequence[str]) -> str:
             out.append(rf"\d{{{width}}}")
         else:
             out.append(r"\d+")
-    return "".join(out) + "$"
+    return "".join(out)
+
+
+def _shared_folders(folder_lists: Sequence[list[str]]) -> str:
+    """The folders right before the shape that every URL has (`/system`), as a regex prefix."""
+    shared: list[str] = []
+    for depth in range(1, min(len(f) for f in folder_lists) + 1):
+        names = {f[-depth] for f in folder_lists}
+        if len(names) != 1:
+            break
+        shared.insert(0, names.pop())
+    return "".join(f"/{_escape(name)}" for name in shared)
+
+
+def _escape(text: str) -> str:
+    # re.escape also escapes `-`, which outside a [set] needs none: patterns an operator reads stay plain.
+    return re.escape(text).replace("\\-", "-")
 
 
 def common_url_pattern(urls: Sequence[str]) -> str | None:
     """A regex (for `rules.link_pattern`, searched) that every URL matches, built from their shapes:
-    digits become `\\d+`, date folders `\\d{4}/\\d{2}/\\d{2}`. None when the URLs have no common shape
-    (more than MAX_SHAPES shapes, or shapes without numbers, which would only list the URLs themselves)."""
+    the part of the path from its first numbered segment on, digits as `\\d+`, date folders as
+    `\\d{4}/\\d{2}/\\d{2}`; folders before it are kept only when all of a shape's URLs share them, so
+    `/news/…`, `/video/…` and `/finance/…` articles of one shape give one pattern. None when the URLs
+    have no common shape (more than MAX_SHAPES shapes, or URLs without numbers, which would only list
+    the URLs themselves)."""
     if not urls:
         return None
-    by_shape: dict[tuple[str, ...], list[str]] = {}
-    for url in urls:
-        shape = tuple("0" if t.isdigit() else t for t in _tokens(url))
-        by_shape.setdefault(shape, []).append(url)
-    if len(by_shape) > MAX_SHAPES or any("0" not in shape for shape in by_shape):
+    by_shape: dict[tuple[str, ...], list[tuple[list[str], str, str]]] = {}
+    for url in dict.fromkeys(urls):
+        folders, rest = _split(url)
+        if not any(c.isdigit() for c in rest):
+            return None
+        shape = tuple("0" if t.isdigit() else t for t in _NUMBER_RE.findall(rest))
+        by_shape.setdefault(shape, []).append((folders, rest, url))
+    if len(by_shape) > MAX_SHAPES:
         return None
     groups = sorted(by_shape.values(), key=len, reverse=True)
-    regexes = [_shape_regex(g) for g in groups]
-    pattern = regexes[0] if len(regexes) == 1 else "(?:" + "|".join(r.removesuffix("$") for r in regexes) + ")$"
+    regexes = [_shared_folders([g[0] for g in group]) + _shape_regex([g[1] for g in group],
+                                                                      all(url_date(g[2]) for g in group))
+               for group in groups]
+    pattern = regexes[0] + "$" if len(regexes) == 1 else "(?:" + "|".join(regexes) + ")$"
     compiled = re.compile(pattern)
     # Built to match; checked anyway, since a pattern that misses an article would drop it for good.
     return pattern if all(compiled.search(u) for u in urls) else None

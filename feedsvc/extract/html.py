@@ -2,7 +2,9 @@
 
 Contract:
 - `parse_html(html)` returns the document root (plain `lxml.etree` elements, comments and processing
-  instructions dropped) and raises `ExtractError` for an empty or unparseable page. Callers that have
+  instructions dropped), built the way browsers build it (the HTML5 tree-construction rules, by lexbor:
+  a stray `</body></html>` mid-page does not end the page), and raises `ExtractError` for an empty or
+  unparseable page. Callers that have
   nothing to report for such a page (list extraction) catch it and return nothing.
 - `compile_selector(css)` returns the compiled selector, the very object the one cache holds, and
   raises `SelectorError` (a ValueError) saying what is wrong with an invalid one. The config validates
@@ -21,6 +23,7 @@ from functools import lru_cache
 import cssselect
 from lxml import etree
 from lxml.cssselect import CSSSelector
+from selectolax.lexbor import LexborHTMLParser
 
 from feedsvc.errors import ExtractError
 
@@ -63,6 +66,10 @@ _FORBIDDEN_REF = re.compile(
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+_SKELETON = frozenset({"html", "head", "body"})
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _parser() -> etree.HTMLParser:
     # A new parser per page: lxml holds a parser's lock for a whole parse and refresh extracts in
     # worker threads, so a shared one would make them queue; building one costs about 3 µs.
@@ -76,19 +83,31 @@ def parse_html(html: str) -> Node:
     # Bytes with their encoding named: a stale <meta charset=gb2312> must not re-decode text that is
     # already decoded, and bytes.translate drops the control characters in a fraction of the time a
     # regex over the str takes (1.5 ms on a 300 KB page). Lone surrogates (only a decoder's
-    # surrogateescape makes them) pass through to become U+FFFD rather than cut the page short.
+    # surrogateescape makes them) become U+FFFD rather than cut the page short.
     html = _XML_DECL.sub("", html, count=1)
     if "&#" in html:
         html = _FORBIDDEN_REF.sub("", html)
-    data = html.encode("utf-8", "surrogatepass").translate(None, _CONTROL_BYTES)
+    try:
+        data = html.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: U+FFFD, as a browser shows bytes it cannot decode
+        data = _SURROGATE.sub("\ufffd", html).encode("utf-8")
+    data = data.translate(None, _CONTROL_BYTES)
     for sequence in _NONCHARACTER_BYTES:
         if sequence in data:
             data = data.replace(sequence, b"")
+    # lexbor builds the tree as the HTML5 spec says (as browsers do); libxml2's HTML parser, which builds
+    # our lxml tree from lexbor's serialization of it, stops at a stray `</html>` in the middle of a page
+    # (a special-topic page pasted into a portal's body), dropping everything after it. The serialized
+    # tree is well formed, so libxml2 only rebuilds it: element for element (bench/extract.py: 2-3 ms
+    # more on a 100 KB page).
     try:
-        root = etree.fromstring(data, _parser())
+        serialized = LexborHTMLParser(data).html or ""
+        root = etree.fromstring(serialized.encode("utf-8"), _parser()) if serialized else None
     except (etree.ParserError, etree.XMLSyntaxError) as exc:
         raise ExtractError(f"unparseable HTML: {exc}") from exc
-    if root is None:  # nothing but whitespace, control characters or comments
+    # HTML5 gives every document <html><head><body>: one of nothing but whitespace, control characters
+    # or comments has those three and no text.
+    if root is None or (not raw_text(root).strip() and all(el.tag in _SKELETON for el in root.iter())):
         raise ExtractError("empty page")
     return root
 

@@ -14,7 +14,7 @@ from feedsvc.errors import ExtractError
 from feedsvc.extract.dates import date_from_url, parse_date
 from feedsvc.extract.html import Node, clean_text, parse_html, raw_text, select, squash, text_of
 from feedsvc.extract.list_page import ListPage, base_url, in_nav_area
-from feedsvc.extract.urls import canonical_url, host_of, is_list_leaf, same_site, url_date
+from feedsvc.extract.urls import canonical_url, host_of, is_list_leaf, is_site_root, same_site, url_date
 from feedsvc.model import ListedLink, Rules
 
 # Anchors whose text is one of these are chrome, not headlines.
@@ -30,6 +30,10 @@ _NEXT_STRIP = "[]【】()（）<> \u3000\xa0"
 
 _DIGITS_RE = re.compile(r"\d+")
 _LONG_NUMBER_RE = re.compile(r"\d{5,}")
+# A URL scoring this much has a date or a long id in its path: an article's, not a page about the site.
+_ARTICLE_SCORE = 3.0
+# Of a home page's article shapes, those fewer links have are one-offs (a banner, an ad), not a block's.
+_MIN_SHAPE_LINKS = 2
 
 
 @dataclass
@@ -213,6 +217,49 @@ def _main_list(page: ListPage, anchors: list[_Anchor], page_host: str, *, vouche
     return [a for a in cands if a.item is not None and a.item.getparent() in chosen]
 
 
+def _article_shape(url: str) -> str:
+    """The path from its first numbered segment on, digits as 0: `/news/2024/05/01/12.shtml` and
+    `/video/2024/05/02/345.shtml` are one shape; portals file one shape under many folders."""
+    path = urlsplit(url).path
+    segments = path.split("/")
+    for i, segment in enumerate(segments):
+        if any(c.isdigit() for c in segment):
+            return _DIGITS_RE.sub("0", "/".join(segments[i:]))
+    return _DIGITS_RE.sub("0", path)
+
+
+def _home_blocks(page: ListPage, anchors: list[_Anchor], page_host: str) -> list[_Anchor]:
+    """A home page holds many lists (头条, 本地, 财经…), not one: every block of article links outside
+    navigation, header, footer and sidebars, of the article shapes the page repeats; a block whose links
+    mostly repeat a bigger block's (a 排行/热点 ranking) is left out."""
+    cands = [a for a in anchors
+             if _is_headline(a.text) and page.on_site(a.url, page_host) and _url_score(a.url) >= _ARTICLE_SCORE
+             and page.chrome(a.el) >= 1.0 and not page.in_sidebar_list(a.el)]
+    shapes: dict[str, int] = {}
+    for a in cands:
+        shapes[_article_shape(a.url)] = shapes.get(_article_shape(a.url), 0) + 1
+    cands = [a for a in cands if shapes[_article_shape(a.url)] >= _MIN_SHAPE_LINKS]
+    _assign_items(cands)
+    blocks: dict[Node, list[_Anchor]] = {}
+    for a in cands:
+        if a.item is not None and (block := a.item.getparent()) is not None:
+            blocks.setdefault(block, []).append(a)
+    blocks_of: dict[str, set[Node]] = {}
+    for block, members in blocks.items():
+        for a in members:
+            blocks_of.setdefault(a.url, set()).add(block)
+    kept: set[int] = set()
+    for block, members in blocks.items():
+        if page.sidebar_heading(block):
+            continue
+        echoed = {other for a in members for other in blocks_of[a.url]} - {block}
+        repeated = sum(1 for a in members if len(blocks_of[a.url]) > 1)
+        if repeated * 2 >= len(members) > 1 and any(len(blocks[other]) >= len(members) for other in echoed):
+            continue  # an echo of bigger lists: a ranking
+        kept.update(id(a) for a in members)
+    return [a for a in cands if id(a) in kept]
+
+
 def find_links(html: str, page_url: str, rules: Rules | None = None, *,
                timezone: str = "Asia/Shanghai", now: datetime | None = None) -> list[ListedLink]:
     """Article links of a list page, in page order, one per canonical URL.
@@ -221,7 +268,8 @@ def find_links(html: str, page_url: str, rules: Rules | None = None, *,
     keeps the URLs it matches. A selector that matches nothing (the site changed) counts as unset.
     With a pattern and no selector, matches inside navigation, footer and sidebars are left out when
     others remain. With neither, the heuristic picks the main list (same-site links only; the
-    configured rules may return other hosts, which the fetcher skips and counts).
+    configured rules may return other hosts, which the fetcher skips and counts); on a site's home
+    page (`/`, `/index.html`) it takes every block of article links instead (`_home_blocks`).
     `published` is a date printed in the same list item, outside the anchor.
     """
     try:
@@ -241,7 +289,11 @@ def find_links(html: str, page_url: str, rules: Rules | None = None, *,
     if not picked and pattern:
         picked = _pattern_matches(page, _collect(page, page_url, url_test=pattern.search), page_host)
     elif not picked:
-        picked = _main_list(page, _collect(page, page_url, text_test=_is_headline), page_host)
+        headlines = _collect(page, page_url, text_test=_is_headline)
+        if is_site_root(page_url):
+            picked = _home_blocks(page, headlines, page_host)
+        if not picked:
+            picked = _main_list(page, headlines, page_host)
     picked = _dedup(picked)
     if any(a.item is None for a in picked):
         _assign_items(picked)

@@ -33,6 +33,15 @@ def in_nav_area(el: Node) -> bool:
                for anc in el.iterancestors() if is_element(anc))
 
 
+_FOOTER_AREA_RE = re.compile(r"(?:^|[-_\s])(footer|foot|copyright|bottom|bq|db)(?:[-_\s\d]|$)", re.I)
+
+
+def in_footer_area(el: Node) -> bool:
+    """Whether `el` sits inside <footer> or an element whose class/id says footer, copyright, bottom."""
+    return any(anc.tag == "footer" or _FOOTER_AREA_RE.search(class_and_id(anc))
+               for anc in el.iterancestors() if is_element(anc))
+
+
 def _own_area(el: Node) -> float:
     """0 for nav/header/footer/menu elements, 0.3 for sidebar-looking ones, else 1.0."""
     if el.tag in CHROME_TAGS:

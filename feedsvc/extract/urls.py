@@ -1,6 +1,6 @@
 """URL helpers for extraction: the canonical form that serves as entry id, hosts, dates in paths.
 
-Pure string work (urllib.parse only). The canonical URL is what the store keys entries by, so two
+Pure string work (urllib.parse; which hosts are one site by feedsvc.public_suffix). The canonical URL is what the store keys entries by, so two
 spellings of one article (tracking parameters, fragment, `:80`, upper-case host) must map to one string.
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+
+from feedsvc.public_suffix import registrable_domain
 
 # Query parameters that only say who shared a link or from where; never part of an article's identity.
 TRACKING_PARAMS = frozenset({
@@ -25,13 +27,6 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _QUERY_SAFE = "=%:@!$'()*+,;/?-._~"
 
-_SECOND_LEVEL = frozenset({
-    "com.cn", "net.cn", "org.cn", "gov.cn", "edu.cn", "ac.cn", "mil.cn",
-    "zj.cn", "js.cn", "sh.cn", "bj.cn", "gd.cn", "nb.cn",
-    "com.hk", "org.hk", "gov.hk", "com.tw", "org.tw", "gov.tw", "com.mo",
-    "co.uk", "org.uk", "ac.uk", "gov.uk", "com.au", "net.au", "org.au", "co.jp", "ne.jp", "or.jp",
-    "com.sg", "com.my", "co.kr", "or.kr",
-})
 
 _URL_DATE_RES = (
     # /2021/12/08/ , /2021-12/08/ , /2021_12/08
@@ -50,6 +45,16 @@ _LIST_LEAF_RE = re.compile(r"(index|default|list)(_\d+)?\.(s?html?|php|aspx?|jsp
 def is_list_leaf(leaf: str) -> bool:
     """Whether the last path segment of a URL names a list page (index.shtml, list_2.html, default.aspx)."""
     return _LIST_LEAF_RE.fullmatch(leaf) is not None
+
+
+_HOME_LEAF_RE = re.compile(r"(index|default|home|main)\.\w+", re.IGNORECASE)
+
+
+def is_site_root(url: str) -> bool:
+    """`http://x/`, `http://x` and `http://x/index.shtml`: the address a site's home page has."""
+    parts = urlsplit(url)
+    return not parts.query and parts.path.rpartition("/")[0] == "" and (
+        parts.path.rpartition("/")[2] == "" or bool(_HOME_LEAF_RE.fullmatch(parts.path.rpartition("/")[2])))
 
 
 def _is_tracking(name: str) -> bool:
@@ -171,17 +176,6 @@ def host_of(url: str) -> str:
         return (urlsplit((url or "").strip()).hostname or "").rstrip(".").lower()
     except ValueError:
         return ""
-
-
-def registrable_domain(host: str) -> str:
-    """`www.cxnews.cn` → `cxnews.cn`; `news.cnnb.com.cn` → `cnnb.com.cn` (a small suffix list, not the PSL)."""
-    host = host.lower().rstrip(".")
-    if not host or re.fullmatch(r"[\d.]+|\[?[0-9a-f:]+\]?", host):
-        return host
-    labels = host.split(".")
-    if len(labels) >= 3 and ".".join(labels[-2:]) in _SECOND_LEVEL:
-        return ".".join(labels[-3:])
-    return ".".join(labels[-2:])
 
 
 def same_site(host_a: str, host_b: str) -> bool:
