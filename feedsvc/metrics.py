@@ -57,8 +57,9 @@ def refresh_outcome(report: RefreshReport) -> str:
 class Metrics:
     """Every metric of one service instance; `registry` is what GET /metrics exposes.
 
-    `hosts` are the upstream hosts the config allows (each site's `hosts()`): the only values the
-    host label takes besides "other". Each of `sections` (site, section) has its refresh series from
+    `hosts` are the upstream hosts the config allows (each site's `hosts()`, and its `*.domain`
+    allowed_hosts entries, under which a subdomain counts): the only values the host label takes
+    besides "other". Each of `sections` (site, section) has its refresh series from
     the start, at 0, so that `increase()` and alerts see a section that never refreshed."""
 
     def __init__(self, hosts: Iterable[str] = (), sections: Iterable[tuple[str, str]] = (), *,
@@ -137,6 +138,7 @@ class Metrics:
         """The configured hosts and sections after a (re)load: added sections' series start at 0 and
         removed ones' go, so no series lingers for a section no longer configured."""
         self.hosts = frozenset(h.lower() for h in hosts)
+        self._wildcards = tuple(sorted((h[1:] for h in self.hosts if h.startswith("*.")), key=len, reverse=True))
         for site, section in added:
             for outcome in OUTCOMES:
                 self.refreshes.labels(site, section, outcome)
@@ -174,10 +176,16 @@ class Metrics:
 
     def upstream(self, host: str, status: int | None, body_bytes: int) -> None:
         """Count one request sent to a site (the Fetcher's on_request)."""
-        label = host.lower() if host.lower() in self.hosts else OTHER
+        label = self._host_label(host.lower())
         self.upstream_requests.labels(label, status_class(status)).inc()
         if body_bytes:
             self.upstream_bytes.labels(label).inc(body_bytes)
+
+    def _host_label(self, host: str) -> str:
+        if host in self.hosts:
+            return host
+        # A subdomain admitted by `*.domain` counts under that entry: one series per entry, not per host.
+        return next((f"*{suffix}" for suffix in self._wildcards if host.endswith(suffix)), OTHER)
 
     def feed_cache(self, hit: bool) -> None:
         """Count one feed lookup in the render cache (FeedCache's on_lookup)."""

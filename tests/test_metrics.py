@@ -125,6 +125,27 @@ async def test_an_unconfigured_host_counts_as_other(site, tmp_path):
     assert "elsewhere" not in text
 
 
+async def test_a_subdomain_counts_under_its_wildcard_entry(site, tmp_path):
+    """Hosts admitted by `*.domain` share that entry's label: bounded by the config, never per host."""
+    fixture, port = site
+    config = make_config(port, str(tmp_path / "f.db"))
+    news = config.sites["news"].model_copy(update={"allowed_hosts": ["*.portal.example", "*.cdn.example:8080"]})
+    config = config.model_copy(update={"sites": {"news": news}})
+    app = build_app(config, resolver=StaticResolver({HOST: ("127.0.0.1", port)}), schedule=False)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        metrics = app[METRICS]
+        metrics.upstream("city.portal.example", 200, 10)
+        metrics.upstream("News.Portal.Example", 404, 0)
+        metrics.upstream("img.cdn.example", 200, 5)
+        metrics.upstream("portal.example", 200, 0)  # the domain itself is not under its wildcard
+        text = await scrape(client)
+    assert value(text, "feedsvc_upstream_requests_total", host="*.portal.example") == 2
+    assert value(text, "feedsvc_upstream_bytes_total", host="*.portal.example") == 10
+    assert value(text, "feedsvc_upstream_requests_total", host="*.cdn.example") == 1
+    assert value(text, "feedsvc_upstream_requests_total", host="other") == 1
+    assert "city.portal" not in text and "img.cdn" not in text
+
+
 @pytest.fixture
 async def web_client(tmp_path) -> AsyncIterator[TestClient[Any, Any]]:
     """The web app alone over a real (empty) SQLite store of the fixture site's config."""

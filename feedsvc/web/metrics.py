@@ -15,6 +15,7 @@ from prometheus_client import Counter
 from prometheus_client.exposition import choose_encoder
 
 from feedsvc.config import Config
+from feedsvc.config.fields import split_allowed_host
 from feedsvc.metrics import OTHER, Metrics
 from feedsvc.reload import ConfigChange
 from feedsvc.render import FORMATS
@@ -28,7 +29,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _hosts(config: Config) -> list[str]:
-    return [host for site in config.sites.values() for host in site.hosts()]
+    """Every host label value: the sites' hosts and their `*.domain` allowed_hosts entries."""
+    wildcards = (f"*.{domain}" for site in config.sites.values()
+                 for domain, _, wild in map(split_allowed_host, site.allowed_hosts) if wild)
+    return [*(host for site in config.sites.values() for host in site.hosts()), *wildcards]
 
 
 def metrics_for(config: Config) -> Metrics:
