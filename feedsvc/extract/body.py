@@ -97,6 +97,9 @@ def score_body(root: Node) -> Node | None:
     page_chars = stats[scope][0] if scope in stats else 0
     excluded: set[Node] = set()
     for el in scope.iter(*_DROP_TAGS):
+        # ASP.NET WebForms wrap the whole page in one <form>: a form with most of the page's text is layout.
+        if el.tag == "form" and stats[el][0] > 0.5 * page_chars:
+            continue
         excluded.add(el)
     # Comments, sidebars and footers: their text counts for nothing. A class on a wrapper of nearly
     # the whole page (<div class="wrap has-sidebar">) describes the layout, not a chrome block.
@@ -161,7 +164,15 @@ _BYLINE_ONLY = re.compile(
 )
 
 
-_DATELINE_LABEL = re.compile(r"来源|稿源|作者|记者|编辑|发布|时间|日期|浏览|阅读|点击|字号")
+# Promotion, pagers and counters printed after an article's last paragraph.
+_TRAILER = re.compile(
+    r"本文来自.{0,30}(更多|下载|关注)|更多.{0,40}(请下载|请关注|尽在|敬请关注)|(下载|打开).{0,12}(APP|客户端)|"
+    r"返回.{0,10}(首页|查看更多)|回复\s*[【\[「“\"].{1,12}[】\]」”\"]|点击菜单|点[击个]?\s*[【\[「“\"]?\s*在看|"
+    r"关注(我们的)?(微信)?公众号|长按(识别|扫描)?二维码|分享让更多人看到|第\s*\d+\s*页\s*/?\s*共\s*\d+\s*页|"
+    r"上一页|下一页|访问统计|[阅读浏览评论]\s*[（(:：]\s*\d+",
+    re.I,
+)
+_DATELINE_LABEL = re.compile(r"来源|稿源|作者|记者|编辑|发布|发表|时间|日期|浏览|阅读|点击|字号|评论")
 _DATE_SHAPE = re.compile(r"(19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|\d{1,2}[-/月]\d{1,2}日?\s*\d{1,2}:\d{2}")
 
 
@@ -349,4 +360,25 @@ def _filter(blocks: list[Node], title: str) -> Body:
         if (len(key) >= 20 and _SENTENCE.search(text)) or media:
             seen_prose = True
         body.blocks.append(block)
+    _trim_tail(body)
     return body
+
+
+def _trim_tail(body: Body) -> None:
+    """Drop what follows the article's last paragraph inside its container: app and account promotion,
+    pagers, counters, a posted-at line, and section headings left with nothing under them."""
+    while body.blocks:
+        block = body.blocks[-1]
+        # 返回首页 as a link at the end of the last paragraph: the link goes, the paragraph stays.
+        while len(block) and not clean_text(block[-1].tail) and _TRAILER.search(last := text_of(block[-1])) \
+                and len(last) <= 40 and len(last) < len(text_of(block)):
+            block.remove(block[-1])
+        text = text_of(block)
+        key = squash(text)
+        heading = block.tag in ("h2", "h3", "h4", "h5", "h6") and len(key) <= 30
+        if not heading and not (key and len(key) <= 120 and (
+                _TRAILER.search(text) or (_is_dateline(text) and _DATELINE_LABEL.search(text)))):
+            return
+        body.blocks.pop()
+        if not heading:
+            body.credits.append(text)

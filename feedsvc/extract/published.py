@@ -21,7 +21,7 @@ from feedsvc.model import ListedLink, Rules
 
 __all__ = ["find_published"]
 
-_DATE_LABEL = re.compile(r"(发布|发表|更新|上传|录入|创建|出版)?(时间|日期)\s*[：:]|发布于")
+_DATE_LABEL = re.compile(r"(发布|发表|更新|上传|录入|创建|出版)?(时间|日期)\s*[：:]|发布于|发表于")
 _META_DATE_KEYS = ("article:published_time", "og:article:published_time", "og:published_time", "datepublished",
                    "publishdate", "publish_date", "pubdate", "pubtime", "publishtime", "dc.date.issued",
                    "dc.date", "date", "sailthru.date", "article:modified_time", "dateupdate", "datemodified")

@@ -1,0 +1,101 @@
+"""Rules that make article extraction hold on pages nobody tuned for (issue 9), each on a small synthetic page
+that shows its pattern: page layouts, what trails an article, dates and bylines."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import lxml.html
+
+from feedsvc.extract.article import extract_article
+from feedsvc.model import Entry, Rules
+
+SH = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 1, 30, 10, 0, tzinfo=SH)
+URL = "http://news.example.cn/a/123.html"
+
+PARAS = [
+    "今年以来，全市各地围绕中心工作，认真落实各项部署，取得了明显成效，群众满意度持续提高。",
+    "在推进过程中，有关部门坚持问题导向，细化工作措施，压实工作责任，确保各项任务按期完成。",
+    "下一步，全市将继续巩固成果，完善长效机制，推动各项工作再上新台阶，为发展作出新的贡献。",
+]
+
+
+def article(body: str, *, head: str = "", before: str = "", after: str = "", title: str = "全市工作取得明显成效") -> str:
+    return (f"<html><head><title>{title}_示例网</title>{head}</head><body>"
+            f"<div class='nav'><a href='/'>首页</a> <a href='/n'>新闻</a></div>{before}"
+            f"<h1>{title}</h1>{body}{after}"
+            f"<div class='footer'>关于我们 | 联系我们 Copyright 2005-2024</div></body></html>")
+
+
+def paras(extra: str = "") -> str:
+    return "<div class='content'>" + "".join(f"<p>{p}</p>" for p in PARAS) + extra + "</div>"
+
+
+def extract(html: str, url: str = URL) -> Entry:
+    return extract_article(html, url, Rules(), timezone="Asia/Shanghai", now=NOW)
+
+
+def text_of(entry: Entry) -> str:
+    root = lxml.html.fragment_fromstring(entry.content_html or "<p></p>", create_parent="div")
+    return re.sub(r"\s+", "", root.text_content())
+
+
+def lines_of(entry: Entry) -> list[str]:
+    root = lxml.html.fragment_fromstring(entry.content_html or "<p></p>", create_parent="div")
+    return [p.text_content().strip() for p in root.iter("p", "h2", "h3", "h4", "h5", "h6") if p.text_content().strip()]
+
+
+# --- the article's block --------------------------------------------------------------------------
+
+
+def test_a_form_wrapping_the_whole_page_is_layout_not_a_widget() -> None:
+    # ASP.NET WebForms put every page inside one <form>: its article is still the body.
+    html = article(paras()).replace("<body>", "<body><form id='Form1' method='post'>").replace(
+        "</body>", "</form></body>")
+    entry = extract(html)
+    assert lines_of(entry) == PARAS
+
+
+def test_a_small_form_stays_a_widget() -> None:
+    search = "<form action='/search'><p>站内搜索：请输入关键词进行检索，支持标题和全文检索，欢迎使用本站搜索。</p></form>"
+    entry = extract(article(paras(search)))
+    assert lines_of(entry) == PARAS
+
+
+# --- what trails the article --------------------------------------------------------------------------
+
+
+def test_promotion_pagers_and_counters_after_the_last_paragraph_are_dropped() -> None:
+    trailers = ["（本文来自示例新闻，更多原创资讯请下载“示例新闻”APP）", "回复【公租房】查看最新消息",
+                "看都看完了，点【在看】", "第1页/共1页", "关注公众号：示例财经", "分享让更多人看到"]
+    entry = extract(article(paras("".join(f"<p>{t}</p>" for t in trailers))))
+    assert lines_of(entry) == PARAS
+
+
+def test_a_trailer_inside_the_text_is_kept() -> None:
+    # Only what follows the last paragraph is trimmed: the same words mid-article are text.
+    middle = "<p>第1页/共1页</p>"
+    html = article("<div class='content'>" + f"<p>{PARAS[0]}</p>{middle}<p>{PARAS[1]}</p></div>")
+    assert "第1页/共1页" in text_of(extract(html))
+
+
+def test_a_back_to_home_link_ending_the_last_paragraph_goes_and_the_paragraph_stays() -> None:
+    last = "<p>（本文来源：示例日报 作者：张三）<a href='/'>返回示例网首页，查看更多</a></p>"
+    entry = extract(article(paras(last)))
+    assert lines_of(entry) == [*PARAS, "（本文来源：示例日报 作者：张三）"]
+
+
+def test_a_posted_at_line_after_a_blog_post_is_its_date_not_its_text() -> None:
+    posted = "<p>发表于 2005年7月31日 12:30 - (阅读:3727; 评论:63)</p>"
+    entry = extract(article(paras(posted), title="很高兴入住博客"))
+    assert lines_of(entry) == PARAS
+    assert entry.published == datetime(2005, 7, 31, 12, 30, tzinfo=SH)
+
+
+def test_headings_left_with_nothing_under_them_are_dropped() -> None:
+    wiki = "<h2>注释[编辑]</h2><h2>参考文献[编辑]</h2>"
+    entry = extract(article(paras(wiki)))
+    assert lines_of(entry) == PARAS
