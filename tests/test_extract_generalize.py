@@ -99,3 +99,51 @@ def test_headings_left_with_nothing_under_them_are_dropped() -> None:
     wiki = "<h2>注释[编辑]</h2><h2>参考文献[编辑]</h2>"
     entry = extract(article(paras(wiki)))
     assert lines_of(entry) == PARAS
+
+
+# --- bylines --------------------------------------------------------------------------------------
+
+
+def test_traditional_labels_and_a_full_width_slash() -> None:
+    entry = extract(article(paras(), before="", title="市府公布新措施").replace(
+        "</h1>", "</h1><div class='info'>2019-03-18 23:59 聯合報 記者林悅／台北報導</div>"))
+    assert entry.author == "林悅"
+
+
+def test_a_byline_opening_the_text_without_brackets() -> None:
+    opening = "<div class='content'><p>示例晚报记者 马俊峰/文 受访者供图</p>" + "".join(f"<p>{p}</p>" for p in PARAS) + "</div>"
+    assert extract(article(opening)).author == "马俊峰"
+
+
+def test_a_lone_name_under_an_essays_title_is_its_author() -> None:
+    essay = "<div class='content'><p>胡明</p>" + "".join(f"<p>{p}</p>" for p in PARAS) + "</div>"
+    assert extract(article(essay)).author == "胡明"
+
+
+def test_the_reporters_name_in_brackets_closing_the_text() -> None:
+    for closing, author in (("（总台记者 张倩）", "张倩"), ("(李楠)", "李楠"), ("（新华社）", None), ("（完）", None),
+                            ("（王强 摄）", None)):
+        html = article(paras().replace(PARAS[-1], PARAS[-1] + closing))
+        assert extract(html).author == author, closing
+
+
+def test_an_element_classed_as_the_author() -> None:
+    byline = "<div class='author'><a href='/reporter/899'>謝明俊</a></div>"
+    assert extract(article(paras(), before=byline)).author == "謝明俊"
+    outlet = "<span class='author-name'>示例日报</span>"
+    assert extract(article(paras(), before=outlet)).author is None
+
+
+def test_an_editor_is_never_the_author() -> None:
+    # Many CMSs fill <meta name="author"> with the editor who published the page.
+    head = "<meta name='author' content='杨煜'><meta name='editor' content='杨煜'>"
+    assert extract(article(paras(), head=head)).author is None
+    credit = "<p>[ 责编：杨煜 ]</p>"
+    assert extract(article(paras(credit), head="<meta name='author' content='杨煜'>")).author is None
+
+
+def test_an_empty_author_label_before_the_editor_label() -> None:
+    line = "<div class='info'>2017-03-10 09:58 来源：示例网 作者： 责任编辑：肖春芳</div>"
+    entry = extract(article(paras(), title="宇航员的一天").replace("</h1>", "</h1>" + line))
+    assert entry.author is None
+    assert entry.editor == "肖春芳"

@@ -20,7 +20,7 @@ from feedsvc.extract.body import Body, build_body, score_body
 from feedsvc.extract.bylines import find_authors, find_editors, find_source, split_names
 from feedsvc.extract.dates import find_dates
 from feedsvc.extract.headline import find_subtitle, find_title
-from feedsvc.extract.html import Node, clean_text, drop_tree, select, text_of, xml_safe
+from feedsvc.extract.html import Node, class_and_id, clean_text, drop_tree, select, text_of, xml_safe
 from feedsvc.extract.page import Line, Page, as_text
 from feedsvc.extract.published import find_published
 from feedsvc.extract.sanitize import sanitize_element
@@ -32,6 +32,15 @@ __all__ = ["extract_article"]
 _META_AUTHOR_KEYS = ("author", "article:author", "dc.creator", "byl")
 _META_IMAGE_KEYS = ("og:image", "og:image:url", "twitter:image", "twitter:image:src", "image")
 _SUMMARY_CHARS = 200
+_SENTENCE_END = re.compile(r"[。！？；，]")
+# Names alone, without a label: one to three of two or three Chinese characters (traditional included).
+_LONE_NAME = re.compile(r"[\u4e00-\u9fa5]{2,3}(?:[ 、][\u4e00-\u9fa5]{2,3}){0,2}")
+_ONE_NAME = re.compile(r"[\u4e00-\u9fa5]{2,3}|[A-Za-z][A-Za-z .\-]{1,30}")
+_OUTLET = re.compile(r"[社网报台]$|新闻|日报|晚报|频道")
+_CLOSING_CREDIT = re.compile(r"[（(]([^（()）]{2,24})[）)]\s*$")
+# (新华社) or (中新网) name an outlet, (图) or (摄) a picture: not a reporter.
+_PHOTO_CREDIT = re.compile(r"摄|图|[社网报台部局院会厅处办站刊电]$|完|待续|来源|编辑|责编")
+_AUTHOR_HINT = re.compile(r"author|byline|writer|reporter|zuozhe|jizhe", re.I)
 _HEADER_LINES = 8
 
 
@@ -73,8 +82,10 @@ def extract_article(
     header_text = [ln.text for ln in header]
     blocks_text = [text_of(b) for b in body.blocks]
     source = selected["source"] or find_source(header_text + body.credits) or _dateline_outlet(header, now)
-    author = selected["author"] or _author(page, header_text, body.credits, blocks_text, source)
-    editor = selected["editor"] or " ".join(find_editors([ln.text for ln in lines] + body.credits))
+    editors = find_editors([ln.text for ln in lines] + body.credits)
+    editor = selected["editor"] or " ".join(editors)
+    not_authors = {*editors, *split_names(page.meta_first("editor") or "")}
+    author = selected["author"] or _author(page, header_text, body.credits, blocks_text, source, not_authors)
     if rules.source and source:
         source = find_source([source]) or source
     if rules.author and author:
@@ -164,16 +175,68 @@ def _summary(text: str) -> str:
 # --- credits and image --------------------------------------------------------------------------
 
 
-def _author(page: Page, header: list[str], credits: list[str], blocks: list[str], source: str | None) -> str:
+def _author(page: Page, header: list[str], credits: list[str], blocks: list[str], source: str | None,
+            editors: set[str]) -> str:
+    """Bylines from labelled lines, else an element classed as the author, else the reporter's name
+    closing the text, else meta/JSON-LD; never a name the page credits as its editor."""
     lead = next((b for b in blocks if len(b) >= 20), "")
-    names = find_authors(header + credits, lead=lead)
+    names = find_authors(header + credits + _opening_lines(blocks), lead=lead)
+    if not names:
+        names = _classed_author(page)
+    if not names:
+        names = _closing_credit(blocks)
     if not names:
         # Meta authors are often the site or the outlet, which are not bylines.
         meta = page.meta_first(*_META_AUTHOR_KEYS) or _jsonld_person(page.jsonld_first("author"))
         not_people = {page.meta_first("og:site_name") or "", source or ""}
         if meta and meta not in not_people and meta not in page.html_title:
-            names = split_names(meta)
-    return "、".join(names)
+            names = find_authors([meta]) or split_names(meta)
+    return "、".join(n for n in names if n not in editors)
+
+
+def _opening_lines(blocks: list[str]) -> list[str]:
+    """Short lines before the first sentence of the text: where a byline without brackets stands
+    (`河南商报记者 马俊峰/文`), or a lone author's name under an essay's title."""
+    out = []
+    for text in blocks[:3]:
+        if len(text) > 45 or _SENTENCE_END.search(text):
+            break
+        out.append(text)
+        if _LONE_NAME.fullmatch(text):
+            out.append(f"作者：{text}")
+    return out
+
+
+def _closing_credit(blocks: list[str]) -> list[str]:
+    """`…取得好的效果。（记者 张倩）` or `(李楠)`: the reporter's name in brackets ending the text."""
+    for text in reversed(blocks[-3:]):
+        m = _CLOSING_CREDIT.search(text)
+        if not m:
+            continue
+        inner = m.group(1).strip()
+        if _PHOTO_CREDIT.search(inner):
+            return []
+        names = find_authors([inner])
+        if not names and _LONE_NAME.fullmatch(inner):
+            names = split_names(inner)
+        return names
+    return []
+
+
+def _classed_author(page: Page) -> list[str]:
+    """`<div class="author"><a href="/reporter/899">謝明俊</a></div>`: a short element classed as the author."""
+    for el in page.root.iter("span", "div", "p", "em", "a", "address", "strong", "i", "font", "li"):
+        hint = class_and_id(el)
+        if not hint.strip() or not _AUTHOR_HINT.search(hint):
+            continue
+        text = text_of(el)
+        if not text or len(text) > 30 or re.search(r"\d", text):
+            continue
+        names = find_authors([text]) or (split_names(text) if _ONE_NAME.fullmatch(text) else [])
+        names = [n for n in names if not _OUTLET.search(n)]
+        if names:
+            return names
+    return []
 
 
 def _jsonld_person(value: object) -> str:
