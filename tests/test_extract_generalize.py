@@ -147,3 +147,45 @@ def test_an_empty_author_label_before_the_editor_label() -> None:
     entry = extract(article(paras(), title="宇航员的一天").replace("</h1>", "</h1>" + line))
     assert entry.author is None
     assert entry.editor == "肖春芳"
+
+
+# --- dates ----------------------------------------------------------------------------------------
+
+
+def test_a_date_line_inside_the_body_container_above_the_text() -> None:
+    # A blog reposting a newspaper story: no headline element, the date line opens the post.
+    menu = "".join(f"<div><a href='/{i}'>栏目{i}</a></div>" for i in range(10))
+    body = "<div class='content'><p>2003-7-24 示例晚报</p>" + "".join(f"<p>{p}</p>" for p in PARAS) + "</div>"
+    entry = extract(f"<html><head><title>某某的博客</title></head><body>{menu}{body}</body></html>")
+    assert entry.published == datetime(2003, 7, 24, tzinfo=SH)
+    assert lines_of(entry) == PARAS
+
+
+def test_the_us_date_order_asp_pages_print() -> None:
+    info = "<div class='info'>作者： 来源： 发布日期： 9/17/2004 5:54:13 PM</div>"
+    entry = extract(article(paras(), before="").replace("</h1>", "</h1>" + info))
+    assert entry.published == datetime(2004, 9, 17, 17, 54, 13, tzinfo=SH)
+
+
+def test_a_headline_printed_in_bold_on_a_page_without_headings_heads_the_date_line() -> None:
+    # No <h1>: the title comes from <title>, and the line under the bold copy of it holds the date.
+    html = ("<html><head><title>日本无性婚姻问题严重--示例新闻</title></head><body><table>"
+            "<tr><td><a href='/'>国内</a> <a href='/w'>国际</a></td></tr>"
+            "<tr><td><b>日本无性婚姻问题严重</b></td></tr><tr><td>2005-04-05 06:40更新 来源：转载文章</td></tr>"
+            + "".join(f"<tr><td><a href='/t{i}'>工具{i}</a></td></tr>" for i in range(9)) + "<tr><td>" + "".join(f"<p>{p}</p>" for p in PARAS) + "</td></tr></table></body></html>")
+    entry = extract(html)
+    assert entry.title == "日本无性婚姻问题严重"
+    assert entry.published == datetime(2005, 4, 5, 6, 40, tzinfo=SH)
+
+
+def test_a_date_contradicting_the_url_loses_to_the_urls_day() -> None:
+    info = "<div class='info'>2019-05-01 10:00 来源：示例网</div>"
+    html = article(paras()).replace("</h1>", "</h1>" + info)
+    assert extract(html, url="http://news.example.cn/2021/12/08/123.html").published == datetime(2021, 12, 8, tzinfo=SH)
+    assert extract(html, url="http://news.example.cn/2019/05/01/123.html").published == \
+        datetime(2019, 5, 1, 10, 0, tzinfo=SH)
+
+
+def test_no_visible_date_means_no_date_whatever_the_clock() -> None:
+    entry = extract(article(paras()), url="http://news.example.cn/a/123.html")
+    assert entry.published is None

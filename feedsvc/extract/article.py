@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from feedsvc.errors import ExtractError
-from feedsvc.extract.body import Body, build_body, score_body
+from feedsvc.extract.body import Body, build_body, is_dateline, score_body
 from feedsvc.extract.bylines import find_authors, find_editors, find_source, split_names
 from feedsvc.extract.dates import find_dates
 from feedsvc.extract.headline import find_subtitle, find_title
@@ -35,6 +35,7 @@ _SUMMARY_CHARS = 200
 _SENTENCE_END = re.compile(r"[。！？；，]")
 # Names alone, without a label: one to three of two or three Chinese characters (traditional included).
 _LONE_NAME = re.compile(r"[\u4e00-\u9fa5]{2,3}(?:[ 、][\u4e00-\u9fa5]{2,3}){0,2}")
+_TIME_WORD = re.compile(r"^(?:周|星期|礼拜)[一二三四五六日天]|^[今昨明前]天|^(?:上午|下午|晚上|凌晨|中午|早上)")
 _ONE_NAME = re.compile(r"[\u4e00-\u9fa5]{2,3}|[A-Za-z][A-Za-z .\-]{1,30}")
 _OUTLET = re.compile(r"[社网报台]$|新闻|日报|晚报|频道")
 _CLOSING_CREDIT = re.compile(r"[（(]([^（()）]{2,24})[）)]\s*$")
@@ -61,7 +62,10 @@ def extract_article(
     lines = page.lines()
     header = _header_lines(page, lines, title_el, body_el)
     subtitle = find_subtitle(root, rules, title_el, now)
-    published = find_published(page, rules, header, lines, body_el, url, tz, now, listed)
+    # A date line printed inside the body container, above the text (`2003-7-24 钱江晚报`).
+    opening = [ln.text for ln in page.lines(body_el)[:_HEADER_LINES] if len(ln.text) <= 80 and is_dateline(ln.text)] \
+        if body_el is not None else []
+    published = find_published(page, rules, header, lines, body_el, url, tz, now, listed, opening)
 
     # Configured selectors are read before the body is rebuilt (which moves its nodes).
     selected = {"author": _selected_text(root, rules.author), "source": _selected_text(root, rules.source),
@@ -202,7 +206,7 @@ def _opening_lines(blocks: list[str]) -> list[str]:
         if len(text) > 45 or _SENTENCE_END.search(text):
             break
         out.append(text)
-        if _LONE_NAME.fullmatch(text):
+        if _LONE_NAME.fullmatch(text) and not _TIME_WORD.search(text):
             out.append(f"作者：{text}")
     return out
 

@@ -28,7 +28,7 @@ from feedsvc.extract.html import (
     text_of,
 )
 
-__all__ = ["Body", "build_body", "score_body"]
+__all__ = ["Body", "build_body", "is_dateline", "score_body"]
 
 _SENTENCE = re.compile(r"[，。！？；,.!?;]")
 _PUNCT = re.compile(r"[，。！？；：、,!?;“”\"「」]")
@@ -176,7 +176,7 @@ _DATELINE_LABEL = re.compile(r"来源|稿源|作者|记者|编辑|发布|发表|
 _DATE_SHAPE = re.compile(r"(19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|\d{1,2}[-/月]\d{1,2}日?\s*\d{1,2}:\d{2}")
 
 
-def _is_dateline(text: str) -> bool:
+def is_dateline(text: str) -> bool:
     """`2021-12-08 09:58 来源：慈溪日报`: a date with labels, or a date and little else."""
     m = _DATE_SHAPE.search(text)
     if not m:
@@ -354,7 +354,7 @@ def _filter(blocks: list[Node], title: str) -> Body:
             continue
         if not seen_prose and key and title_key and key == title_key:
             continue
-        if not seen_prose and len(key) <= 80 and _is_dateline(text):
+        if not seen_prose and len(key) <= 80 and is_dateline(text):
             body.credits.append(text)  # the date/source line printed inside the body container
             continue
         if (len(key) >= 20 and _SENTENCE.search(text)) or media:
@@ -377,7 +377,7 @@ def _trim_tail(body: Body) -> None:
         key = squash(text)
         heading = block.tag in ("h2", "h3", "h4", "h5", "h6") and len(key) <= 30
         if not heading and not (key and len(key) <= 120 and (
-                _TRAILER.search(text) or (_is_dateline(text) and _DATELINE_LABEL.search(text)))):
+                _TRAILER.search(text) or (is_dateline(text) and _DATELINE_LABEL.search(text)))):
             return
         body.blocks.pop()
         if not heading:

@@ -64,9 +64,23 @@ def find_title(page: Page, rules: Rules, body_el: Node | None) -> tuple[str, Nod
         return fallback
     if page.html_title:
         parts = [p for p in _TITLE_SEPARATORS.split(page.html_title) if p]
-        return (max(parts[:2], key=len) if parts else page.html_title), None
+        title = max(parts[:2], key=len) if parts else page.html_title
+        return title, _printed(page.root, title)
     meta = page.meta_first("og:title", "twitter:title")
     return (meta or ""), None
+
+
+def _printed(root: Node, title: str) -> Node | None:
+    """The element that prints `title` as its whole text (`<td><b>…</b></td>` on a page with no heading
+    tags), so the lines under it are read as the header: date, source, byline."""
+    key = squash(title)
+    if len(key) < 4:
+        return None
+    body = root.find("body")
+    for el in (body if body is not None else root).iter("b", "strong", "font", "td", "div", "span", "p", "center"):
+        if len(el) == 0 and el.text and squash(el.text) == key and not any(a.tag == "a" for a in el.iterancestors()):
+            return el  # (the same words in a link are a menu or a list of other articles)
+    return None
 
 
 
