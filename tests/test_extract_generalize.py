@@ -189,3 +189,34 @@ def test_a_date_contradicting_the_url_loses_to_the_urls_day() -> None:
 def test_no_visible_date_means_no_date_whatever_the_clock() -> None:
     entry = extract(article(paras()), url="http://news.example.cn/a/123.html")
     assert entry.published is None
+
+
+def test_a_short_brief_beats_the_longer_stories_streamed_beside_it() -> None:
+    brief = ("<article class='story'><h1>网球公开赛 选手封王</h1><div class='story-body'>"
+             "<p>（示例社罗马19日电）德国选手今天以6比4、7比5击败对手，在公开赛拿下两年来最重要的冠军。</p>"
+             "<p>世界排名第5的他，今天再度在公开赛封王，为下周登场的赛事做好暖身。他说，这是一次来之不易的胜利，感谢一路支持他的球迷和团队。</p></div></article>")
+    stream = "<div class='stream'>" + "".join(
+        f"<div class='item'><h3>其他新闻{i}</h3><p>{PARAS[0]}{PARAS[1]}{PARAS[2]}</p></div>" for i in range(2)) + "</div>"
+    html = f"<html><head><title>网球公开赛 选手封王 - 示例新闻</title></head><body>{brief}{stream}</body></html>"
+    entry = extract(html)
+    assert entry.title == "网球公开赛 选手封王"
+    assert lines_of(entry)[0].startswith("（示例社罗马19日电）")
+    assert "其他新闻" not in text_of(entry) and PARAS[0] not in text_of(entry)
+
+
+def test_the_headlines_article_is_not_narrowed_when_the_text_is_under_it() -> None:
+    html = ("<html><head><title>全市工作取得明显成效_示例网</title></head><body><div class='main'>"
+            "<div class='head'><h1>全市工作取得明显成效</h1><p class='intro'>本报讯 全市各地认真落实各项部署，进展顺利，成效明显。"
+            "有关部门表示，下一步将继续巩固成果，推动工作。</p></div>"
+            + paras() + "</div></body></html>")
+    assert lines_of(extract(html))[-3:] == PARAS
+
+
+def test_spacers_and_banner_ads_after_the_text_are_dropped() -> None:
+    tail = ("<p><img src='/spacer.gif' width='2' height='1'></p>"
+            "<table><tr><td><a href='http://ads.example.com/'><img src='/ad.gif' width='280' height='50'></a></td></tr></table>")
+    entry = extract(article(paras(tail)))
+    assert lines_of(entry) == PARAS
+    assert "<img" not in entry.content_html
+    photo = "<p><img src='http://news.example.cn/photo.jpg' width='600' height='400'></p>"
+    assert "photo.jpg" in extract(article(paras(photo))).content_html  # a picture closing the story stays

@@ -59,6 +59,9 @@ def extract_article(
 
     body_el = _body_element(root, rules)
     title, title_el = find_title(page, rules, body_el)
+    if title_el is not None and not select(root, rules.body):
+        near = score_body(root, headline=title_el)
+        body_el = near if near is not None else body_el
     lines = page.lines()
     header = _header_lines(page, lines, title_el, body_el)
     subtitle = find_subtitle(root, rules, title_el, now)

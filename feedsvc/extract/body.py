@@ -43,6 +43,10 @@ _CHROME_SCOPE = re.compile(r"footer|\bfoot|copyright|comment|sidebar|\bnav\b|\bm
 # Inside an article a form or a menu is a widget (search box, comment form), never text.
 _DROP_TAGS = CHROME_TAGS | {"form", "menu"}
 # Text blocks are credited here; bare containers carry text only when it sits directly in them.
+# The headline's article: its nearest ancestor with this much text besides the headline; a block in it
+# wins over a denser one elsewhere when it scores at least this share of that one.
+_REGION_CHARS = 100
+_REGION_SHARE = 0.15
 _PARAGRAPH_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "li", "dd", "dt", "pre", "blockquote", "figcaption",
                              "caption", "th"})
 _ATOMIC = frozenset({"ul", "ol", "dl", "pre", "blockquote", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "table",
@@ -60,8 +64,9 @@ def _stat(text: str | None) -> tuple[int, int]:
     return len("".join(text.split())), len(_PUNCT.findall(text))
 
 
-def score_body(root: Node) -> Node | None:
-    """The element most likely to hold the article text, or None for a page without text."""
+def score_body(root: Node, headline: Node | None = None) -> Node | None:
+    """The element most likely to hold the article text, or None for a page without text. Given the
+    headline's element, a block in the headline's own article is preferred (see `_beside_headline`)."""
     body = root.find("body")
     scope = body if body is not None else root
     nodes = list(scope.iter(etree.Element))
@@ -123,6 +128,7 @@ def score_body(root: Node) -> Node | None:
     best, best_score = None, 0.0
     for el in list(excluded):
         excluded.update(el.iterdescendants(etree.Element))
+    final: dict[Node, float] = {}
     for el, score in scores.items():
         if el in excluded:
             continue
@@ -134,9 +140,37 @@ def score_body(root: Node) -> Node | None:
             score *= 1.25
         if _NEGATIVE.search(hint):
             score *= 0.5
+        final[el] = score
         if score > best_score:
             best, best_score = el, score
+    if best is not None and headline is not None:
+        near = _beside_headline(best, best_score, headline, final, stats)
+        return near if near is not None else best
     return best
+
+
+def _beside_headline(best: Node, best_score: float, headline: Node, scores: dict[Node, float],
+                     stats: dict[Node, tuple[int, int, int, int, int]]) -> Node | None:
+    """The best block in the headline's own article when the page's densest text lies outside it: a
+    brief of a few lines beside a stream of longer stories, a post beside a thread list. The headline's
+    article is its nearest ancestor holding some prose besides the headline itself."""
+    own = stats[headline][0] if headline in stats else 0
+    region = None
+    for anc in headline.iterancestors():
+        if anc in stats and stats[anc][0] - own >= _REGION_CHARS:
+            region = anc
+            break
+    if region is None or region.tag in ("body", "html"):
+        return None
+    if best is region or any(a is region for a in best.iterancestors()) or \
+            any(a is best for a in region.iterancestors()):
+        return None
+    inside = [(score, el) for el, score in scores.items()
+              if any(a is region for a in el.iterancestors()) or el is region]
+    if not inside:
+        return None
+    score, el = max(inside, key=lambda pair: pair[0])
+    return el if score >= _REGION_SHARE * best_score else None
 
 
 _EDITOR_LINE = re.compile(
@@ -364,6 +398,19 @@ def _filter(blocks: list[Node], title: str) -> Body:
     return body
 
 
+def _decoration(block: Node) -> bool:
+    """Images that are spacers (a few pixels) or banners (an image that is a link), and nothing else."""
+    images = list(block.iter("img"))
+    if not images or any(True for _ in block.iter("video", "audio", "iframe")):
+        return False
+    for img in images:
+        size = [int(m.group()) for a in ("width", "height") if (m := re.match(r"\d+", img.get(a) or ""))]
+        linked = any(a.tag == "a" for a in img.iterancestors())
+        if not linked and not (size and min(size) < 30):
+            return False
+    return True
+
+
 def _trim_tail(body: Body) -> None:
     """Drop what follows the article's last paragraph inside its container: app and account promotion,
     pagers, counters, a posted-at line, and section headings left with nothing under them."""
@@ -376,6 +423,9 @@ def _trim_tail(body: Body) -> None:
         text = text_of(block)
         key = squash(text)
         heading = block.tag in ("h2", "h3", "h4", "h5", "h6") and len(key) <= 30
+        if not key and _decoration(block):
+            body.blocks.pop()  # a spacer or a banner ad after the text
+            continue
         if not heading and not (key and len(key) <= 120 and (
                 _TRAILER.search(text) or (is_dateline(text) and _DATELINE_LABEL.search(text)))):
             return
