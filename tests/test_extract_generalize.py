@@ -220,3 +220,15 @@ def test_spacers_and_banner_ads_after_the_text_are_dropped() -> None:
     assert "<img" not in entry.content_html
     photo = "<p><img src='http://news.example.cn/photo.jpg' width='600' height='400'></p>"
     assert "photo.jpg" in extract(article(paras(photo))).content_html  # a picture closing the story stays
+
+
+def test_a_poems_verse_lines_come_with_its_prose_note() -> None:
+    # The note is the densest block; the verse (little punctuation) and the preface stand beside it.
+    poem = ("<div id='content'><div class='preface'>题记：冬夜读书小酌即兴所作</div>"
+            "<div class='verse'>深夜看书须尽欢，<br>明月照亮浊酒案。<br>一杯美酒空对月，<br>酌酒吟诗五千年。</div>"
+            "<div class='note'><div>注释：</div><div>夜深人静时，是一天最轻松的时刻，此时独坐书房翻看经典，"
+            "甚是尽兴；恰逢月圆，对着月亮饮一杯美酒，尽兴之时酌酒吟诗。</div></div></div>")
+    text = text_of(extract(article(poem, title="冬夜")))
+    assert "深夜看书须尽欢，明月照亮浊酒案。" in text
+    assert "夜深人静时" in text
+    assert "首页" not in text and "Copyright" not in text

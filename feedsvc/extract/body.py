@@ -47,6 +47,7 @@ _DROP_TAGS = CHROME_TAGS | {"form", "menu"}
 # wins over a denser one elsewhere when it scores at least this share of that one.
 _REGION_CHARS = 100
 _REGION_SHARE = 0.15
+_SHORT_TEXT = 400  # a densest block shorter than this may be one part of a short text
 _PARAGRAPH_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "li", "dd", "dt", "pre", "blockquote", "figcaption",
                              "caption", "th"})
 _ATOMIC = frozenset({"ul", "ol", "dl", "pre", "blockquote", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "table",
@@ -145,8 +146,28 @@ def score_body(root: Node, headline: Node | None = None) -> Node | None:
             best, best_score = el, score
     if best is not None and headline is not None:
         near = _beside_headline(best, best_score, headline, final, stats)
-        return near if near is not None else best
-    return best
+        best = near if near is not None else best
+    return _whole_text(best, stats, in_chrome) if best is not None else None
+
+
+def _whole_text(best: Node, stats: dict[Node, tuple[int, int, int, int, int]], chrome: set[Node]) -> Node:
+    """The container that holds a short text's other parts: a poem's prose note was the densest block,
+    its verse lines (little punctuation to score) and its preface stand beside it. Climbs at most two
+    levels, to an ancestor with no links that at most triples the text."""
+    own = stats[best][0] if best in stats else 0
+    if not own or own >= _SHORT_TEXT:
+        return best
+    found = node = best
+    for _ in range(2):
+        parent = node.getparent()
+        if parent is None or parent.tag in ("body", "html") or parent in chrome or parent not in stats:
+            break
+        node = parent
+        tot, lnk = stats[node][:2]
+        if lnk or tot > 3 * own:
+            break
+        found = node
+    return found
 
 
 def _beside_headline(best: Node, best_score: float, headline: Node, scores: dict[Node, float],
