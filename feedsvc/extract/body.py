@@ -28,7 +28,7 @@ from feedsvc.extract.html import (
     text_of,
 )
 
-__all__ = ["Body", "build_body", "is_dateline", "score_body"]
+__all__ = ["Body", "BodyScores", "build_body", "is_dateline", "score_blocks", "score_body"]
 
 _SENTENCE = re.compile(r"[，。！？；,.!?;]")
 _PUNCT = re.compile(r"[，。！？；：、,!?;“”\"「」]")
@@ -65,9 +65,38 @@ def _stat(text: str | None) -> tuple[int, int]:
     return len("".join(text.split())), len(_PUNCT.findall(text))
 
 
+Stats = dict[Node, tuple[int, int, int, int, int]]
+
+
+@dataclass
+class BodyScores:
+    """One scoring pass over a page, to choose its body from once the headline is known too."""
+
+    best: Node | None
+    best_score: float
+    scores: dict[Node, float]
+    stats: Stats
+    chrome: set[Node]
+
+    def choose(self, headline: Node | None = None) -> Node | None:
+        """The element most likely to hold the article text, or None for a page without text. Given the
+        headline's element, a block in the headline's own article is preferred (see `_beside_headline`)."""
+        best = self.best
+        if best is None:
+            return None
+        if headline is not None:
+            near = _beside_headline(best, self.best_score, headline, self.scores, self.stats)
+            best = near if near is not None else best
+        return _whole_text(best, self.stats, self.chrome)
+
+
 def score_body(root: Node, headline: Node | None = None) -> Node | None:
-    """The element most likely to hold the article text, or None for a page without text. Given the
-    headline's element, a block in the headline's own article is preferred (see `_beside_headline`)."""
+    """`score_blocks(root).choose(headline)`."""
+    return score_blocks(root).choose(headline)
+
+
+def score_blocks(root: Node) -> BodyScores:
+    """Every candidate container of `root` scored (see the module docstring)."""
     body = root.find("body")
     scope = body if body is not None else root
     nodes = list(scope.iter(etree.Element))
@@ -144,13 +173,10 @@ def score_body(root: Node, headline: Node | None = None) -> Node | None:
         final[el] = score
         if score > best_score:
             best, best_score = el, score
-    if best is not None and headline is not None:
-        near = _beside_headline(best, best_score, headline, final, stats)
-        best = near if near is not None else best
-    return _whole_text(best, stats, in_chrome) if best is not None else None
+    return BodyScores(best, best_score, final, stats, in_chrome)
 
 
-def _whole_text(best: Node, stats: dict[Node, tuple[int, int, int, int, int]], chrome: set[Node]) -> Node:
+def _whole_text(best: Node, stats: Stats, chrome: set[Node]) -> Node:
     """The container that holds a short text's other parts: a poem's prose note was the densest block,
     its verse lines (little punctuation to score) and its preface stand beside it. Climbs at most two
     levels, to an ancestor with no links that at most triples the text."""
@@ -171,7 +197,7 @@ def _whole_text(best: Node, stats: dict[Node, tuple[int, int, int, int, int]], c
 
 
 def _beside_headline(best: Node, best_score: float, headline: Node, scores: dict[Node, float],
-                     stats: dict[Node, tuple[int, int, int, int, int]]) -> Node | None:
+                     stats: Stats) -> Node | None:
     """The best block in the headline's own article when the page's densest text lies outside it: a
     brief of a few lines beside a stream of longer stories, a post beside a thread list. The headline's
     article is its nearest ancestor holding some prose besides the headline itself."""
