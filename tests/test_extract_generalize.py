@@ -232,3 +232,10 @@ def test_a_poems_verse_lines_come_with_its_prose_note() -> None:
     assert "深夜看书须尽欢，明月照亮浊酒案。" in text
     assert "夜深人静时" in text
     assert "首页" not in text and "Copyright" not in text
+
+
+def test_a_page_without_any_title_is_titled_by_its_first_line() -> None:
+    html = "<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in PARAS) + "</div></body></html>"
+    entry = extract(html)
+    assert entry.title == PARAS[0][:60]
+    assert "\n" not in entry.title

@@ -85,7 +85,8 @@ def extract_article(
     if not title and not body_text:
         raise ExtractError(f"no title and no article text found ({url})")
     if not title:
-        title = listed.text if listed and listed.text else body_text[:60]
+        # No headline: the list link's text, else the text's first line (a title holds no line break).
+        title = listed.text if listed and listed.text else body_text.split("\n", 1)[0][:60]
 
     header_text = [ln.text for ln in header]
     blocks_text = [text_of(b) for b in body.blocks]
