@@ -239,3 +239,16 @@ def test_a_page_without_any_title_is_titled_by_its_first_line() -> None:
     entry = extract(html)
     assert entry.title == PARAS[0][:60]
     assert "\n" not in entry.title
+
+
+def test_where_a_reprint_first_appeared_is_credited_not_text() -> None:
+    for credit in ("——《示例之春》1996年3月号", "— 摘自《示例周刊》"):
+        entry = extract(article(paras(f"<p>{credit}</p>")))
+        assert lines_of(entry) == PARAS, credit
+
+
+def test_buttons_printed_as_lines_of_their_own_are_not_text() -> None:
+    body = "<div class='content'>" + "".join(f"<h2>概述</h2><p>播报</p><p>编辑</p><p>{p}</p>" for p in PARAS[:2]) + \
+        f"<p>{PARAS[2]}</p><p>展开全文</p></div>"
+    entry = extract(article(body))
+    assert [ln for ln in lines_of(entry) if ln != "概述"] == PARAS

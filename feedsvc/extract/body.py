@@ -253,6 +253,11 @@ _TRAILER = re.compile(
     r"上一页|下一页|访问统计|[阅读浏览评论]\s*[（(:：]\s*\d+",
     re.I,
 )
+# ——《北京之春》1996年3月号: where a reprint first appeared, credited after its last paragraph.
+_SOURCE_TAIL = re.compile(r"^[—–\-－]{1,3}\s*(?:摘自|选自|原载|转自|载于?)?\s*《[^》]{1,20}》[^。！？]{0,24}$")
+# A page's buttons as lines of their own (播报 / 编辑 beside an encyclopedia's headings, 展开全文).
+_WIDGET_WORDS = frozenset({"编辑", "播报", "收藏", "分享", "举报", "打印", "复制", "展开", "收起", "展开全文", "阅读全文",
+                           "点赞", "纠错", "全屏", "返回顶部"})
 _DATELINE_LABEL = re.compile(r"来源|稿源|作者|记者|编辑|发布|发表|时间|日期|浏览|阅读|点击|字号|评论")
 _DATE_SHAPE = re.compile(r"(19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|\d{1,2}[-/月]\d{1,2}日?\s*\d{1,2}:\d{2}")
 
@@ -421,6 +426,8 @@ def _filter(blocks: list[Node], title: str) -> Body:
         if key and _RELATED_HEAD.match(text) and len(key) <= 20:
             related = True
             continue
+        if key in _WIDGET_WORDS:
+            continue
         if key and len(key) <= 400 and _DISCLAIMER.match(text):
             continue
         if key and len(key) <= 80 and (_EDITOR_LINE.match(text) or _CHROME_LINE.search(text)):
@@ -474,7 +481,7 @@ def _trim_tail(body: Body) -> None:
             body.blocks.pop()  # a spacer or a banner ad after the text
             continue
         if not heading and not (key and len(key) <= 120 and (
-                _TRAILER.search(text) or (is_dateline(text) and _DATELINE_LABEL.search(text)))):
+                _TRAILER.search(text) or _SOURCE_TAIL.match(key) or (is_dateline(text) and _DATELINE_LABEL.search(text)))):
             return
         body.blocks.pop()
         if not heading:
