@@ -252,3 +252,17 @@ def test_buttons_printed_as_lines_of_their_own_are_not_text() -> None:
         f"<p>{PARAS[2]}</p><p>展开全文</p></div>"
     entry = extract(article(body))
     assert [ln for ln in lines_of(entry) if ln != "概述"] == PARAS
+
+
+def test_a_two_character_headline_that_opens_the_html_title() -> None:
+    html = ("<html><head><title>夜雨_原文、翻译及赏析_示例诗词网</title></head><body>"
+            "<div class='nav'><h2>诗词</h2></div><div class='main'><h1>夜雨</h1>" + paras() + "</div></body></html>")
+    entry = extract(html)
+    assert entry.title == "夜雨"
+    assert lines_of(entry) == PARAS
+
+
+def test_a_short_heading_elsewhere_is_not_the_headline() -> None:
+    html = ("<html><head><title>全市工作取得明显成效_新闻_示例网</title></head><body>"
+            "<div class='nav'><h2>新闻</h2></div><h1>全市工作取得明显成效</h1>" + paras() + "</body></html>")
+    assert extract(html).title == "全市工作取得明显成效"

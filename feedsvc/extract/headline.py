@@ -39,9 +39,15 @@ def find_title(page: Page, rules: Rules, body_el: Node | None) -> tuple[str, Nod
     ref_keys = [squash(r) for r in refs]
     best: tuple[float, str, Node | None] = (0.0, "", None)
     candidates = _title_candidates(page.root)
+    # `夜雨_原文、翻译及赏析_某某网`: a short headline is the first part of <title>, exactly.
+    first_part = squash(next(iter(p for p in _TITLE_SEPARATORS.split(page.html_title) if p), ""))
     for el, text in candidates:
         key = squash(text)
         affinity = 0.0
+        if len(key) < 4:
+            if key == first_part and el.tag in ("h1", "h2", "h3"):
+                best = max(best, (0.9, text, el), key=lambda b: b[0])
+            continue
         for ref, ref_key in zip(refs, ref_keys, strict=True):
             if key == ref_key:
                 affinity = max(affinity, 1.0)
@@ -92,7 +98,7 @@ def _title_candidates(root: Node) -> list[tuple[Node, str]]:
         if el.tag in _HEADINGS or ((el.get("class") or el.get("id"))
                                    and _TITLE_HINT.search(class_and_id(el))):
             text = text_of(el)
-            if 4 <= len(text) <= 150:
+            if 4 <= len(text) <= 150 or (2 <= len(text) < 4 and el.tag in ("h1", "h2", "h3")):
                 out.append((el, text))
     return out
 
