@@ -266,3 +266,16 @@ def test_a_short_heading_elsewhere_is_not_the_headline() -> None:
     html = ("<html><head><title>全市工作取得明显成效_新闻_示例网</title></head><body>"
             "<div class='nav'><h2>新闻</h2></div><h1>全市工作取得明显成效</h1>" + paras() + "</body></html>")
     assert extract(html).title == "全市工作取得明显成效"
+
+
+def test_a_table_the_text_announces_is_part_of_it() -> None:
+    rows = "".join(f"<tr><td>0504{i:02d}专业{i}</td><td>{i + 2}人</td><td>外国语、专业课{i}</td></tr>" for i in range(4))
+    cell = "".join(f"<p>{p}</p>" for p in PARAS) + "<p>附：招生专业及考试科目</p>"
+    html = article(f"<table><tr><td>{cell}</td></tr></table><table border='1'>{rows}</table>"
+                   "<table><tr><td><a href='/1'>上一篇</a></td><td><a href='/2'>下一篇</a></td></tr></table>")
+    text = text_of(extract(html))
+    assert "050401专业1" in text and "外国语、专业课3" in text
+    assert "下一篇" not in text
+    # Without the announcement the table is the page's, not the text's.
+    plain = html.replace("<p>附：招生专业及考试科目</p>", "")
+    assert "050401专业1" not in text_of(extract(plain))

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from feedsvc.errors import ExtractError
-from feedsvc.extract.body import Body, build_body, is_dateline, score_blocks
+from feedsvc.extract.body import Body, announced_table, build_body, is_dateline, score_blocks
 from feedsvc.extract.bylines import find_authors, find_editors, find_source, split_names
 from feedsvc.extract.dates import find_dates
 from feedsvc.extract.headline import find_subtitle, find_title
@@ -77,7 +77,8 @@ def extract_article(
     body = Body()
     if body_el is not None:
         configured = select(root, rules.body)
-        for container in configured or [body_el]:
+        table = announced_table(body_el) if not configured else None
+        for container in configured or [body_el, *([table] if table is not None else [])]:
             part = build_body(container, title=title, configured=bool(configured))
             body.blocks.extend(part.blocks)
             body.credits.extend(part.credits)

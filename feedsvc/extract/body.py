@@ -24,11 +24,12 @@ from feedsvc.extract.html import (
     drop_tree,
     elements,
     is_element,
+    raw_text,
     squash,
     text_of,
 )
 
-__all__ = ["Body", "BodyScores", "build_body", "is_dateline", "score_blocks", "score_body"]
+__all__ = ["Body", "BodyScores", "announced_table", "build_body", "is_dateline", "score_blocks", "score_body"]
 
 _SENTENCE = re.compile(r"[，。！？；,.!?;]")
 _PUNCT = re.compile(r"[，。！？；：、,!?;“”\"「」]")
@@ -332,6 +333,36 @@ def _drop_leading_box(el: Node) -> None:
         if child.get("class") and not _POSITIVE.search(class_and_id(child)) and len(text) < 200 and rest > 2 * len(text):
             drop_tree(child)
         return
+
+
+# The text's last line announces what follows it: 附：招生专业及考试科目, 附表1：…, …如下：, 见下表。
+_ANNOUNCES = re.compile(r"(?:^|[\s。；;])附(?:表|件)?\s*\d*\s*[：:][^。！？]{0,30}$|如下\s*[：:]\s*$|见下表[。：:]?\s*$")
+
+
+def announced_table(el: Node) -> Node | None:
+    """The data table printed right after the body element (as its next sibling, or its ancestors' up
+    to three levels) when the text's last line announces it: notices end `附：…` above a table of their
+    own that the page lays out outside the text's cell."""
+    lines = [ln for ln in raw_text(el)[-200:].splitlines() if ln.strip()]
+    if not lines or not _ANNOUNCES.search(lines[-1].strip()):
+        return None
+    node: Node | None = el
+    for _ in range(4):
+        if node is None:
+            return None
+        sibling = node.getnext()
+        while sibling is not None and not is_element(sibling):
+            sibling = sibling.getnext()
+        if sibling is not None:
+            return sibling if sibling.tag == "table" and _data_table(sibling) else None
+        node = node.getparent()
+    return None
+
+
+def _data_table(table: Node) -> bool:
+    text = text_of(table)
+    cells = sum(1 for _ in table.iter("td", "th"))
+    return cells >= 4 and len(text) >= 20 and _link_chars(table) < 0.1 * len(text)
 
 
 def _new_p() -> Node:
