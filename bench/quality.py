@@ -264,7 +264,7 @@ def cell(metric: str, values: list[float]) -> str:
         return "-"
     if metric == "body F1 mean":
         return f"{statistics.mean(values):.3f}"
-    return f"{sum(values):.0f}/{len(values)} {100 * statistics.mean(values):.0f}%"
+    return f"{sum(values):.0f}/{len(values)} {100 * statistics.mean(values):.1f}%"
 
 
 def report(title: str, scores: dict[str, list[dict[str, float]]], bad: dict[str, list[int]], names: list[str]) -> None:
