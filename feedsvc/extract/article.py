@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from feedsvc.errors import ExtractError
-from feedsvc.extract.body import Body, announced_table, build_body, is_dateline, score_blocks
+from feedsvc.extract.body import Body, announced_table, build_body, is_dateline
 from feedsvc.extract.bylines import find_authors, find_editors, find_source, split_names
 from feedsvc.extract.dates import find_dates
+from feedsvc.extract.density import score_blocks
 from feedsvc.extract.headline import find_subtitle, find_title
 from feedsvc.extract.html import Node, clean_text, drop_tree, select, text_of, xml_safe
 from feedsvc.extract.page import Line, Page, as_text
