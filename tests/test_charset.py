@@ -151,3 +151,22 @@ def test_meta_beyond_first_4kb_is_not_read() -> None:
     body = b"<html><head>" + b" " * 5000 + b'<meta charset="gbk"></head></html>'
     assert sniff_meta_charset(body) is None
     assert sniff_meta_charset(b'<html><meta charset="utf-16"></html>') == "utf-8"
+
+
+@pytest.mark.parametrize("text", ["中文", "新闻", "防控工作", TEXT])
+def test_gbk_without_any_declaration_is_detected_from_the_bytes(text: str) -> None:
+    # Short texts read about as well as Big5, EUC-KR or Shift_JIS: Chinese wins the tie, GB first.
+    body = f"<html><body><p>{text}</p></body></html>".encode("gbk")
+    decoded, charset = decode_html(body, None)
+    assert text in decoded
+    assert charset == "gb18030"
+
+
+def test_gbk_in_a_non_html_wrapper_without_a_meta_charset() -> None:
+    # A saved page wrapped as <text encoding="gb2312">: no <meta>, nothing a browser would read as a label.
+    page_ = (f'<text id="http://www.example.cn/a.html" title="通知" encoding="gb2312">'
+             f'<html><head><title>关于做好冬季供暖工作的通知</title></head><body><p>{TEXT}</p></body></html></text>')
+    decoded, charset = decode_html(page_.encode("gbk"), None)
+    assert TEXT in decoded
+    assert charset == "gb18030"
+

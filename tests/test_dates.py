@@ -163,3 +163,12 @@ def test_a_year_less_date_takes_the_year_nearest_the_url_date(text: str, url: st
     anchor = date_from_url(url)
     assert parse_date(text, now=datetime(2026, 11, 30, tzinfo=SH), anchor=anchor) == expected
     assert parse_date(text, now=datetime(2026, 11, 30, tzinfo=SH), reference=NOW, anchor=anchor) == expected
+
+
+def test_us_order_with_am_pm() -> None:
+    now = datetime(2026, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+    sh = ZoneInfo("Asia/Shanghai")
+    assert parse_date("9/17/2004 5:54:13 AM", now=now) == datetime(2004, 9, 17, 5, 54, 13, tzinfo=sh)
+    assert parse_date("12/1/2005 1:05 PM", now=now) == datetime(2005, 12, 1, 13, 5, tzinfo=sh)
+    assert parse_date("1/2/2022 12:30 AM", now=now) == datetime(2022, 1, 2, 0, 30, tzinfo=sh)
+    assert parse_date("2021/12/08 09:58", now=now) == datetime(2021, 12, 8, 9, 58, tzinfo=sh)

@@ -223,6 +223,9 @@ def test_relative_links_resolve_against_the_page_url() -> None:
 # --- dates in context ---------------------------------------------------------------------------
 
 
+NO_DATE_URL = "http://www.cxnews.cn/shehui/x.shtml"  # an article URL without a date in its path
+
+
 def page(date_line: str, *, meta: str = "") -> str:
     return f"""<html><head><title>冬季无偿献血月启动_慈溪新闻网</title>{meta}</head><body>
     <div class="nav"><a href="/">首页</a></div><h1>冬季无偿献血月启动</h1><div class="info">{date_line}</div>
@@ -257,8 +260,8 @@ def test_year_less_date_without_url_date_or_meta_is_the_most_recent_past_one() -
 
 def test_relative_date_counts_back_from_now() -> None:
     now = datetime(2021, 12, 10, 12, 0, tzinfo=SH)
-    assert extract(page("3小时前 来源：慈溪新闻网"), now=now).published == now - timedelta(hours=3)
-    assert extract(page("昨天 09:58"), now=now).published == datetime(2021, 12, 9, 9, 58, tzinfo=SH)
+    assert extract(page("3小时前 来源：慈溪新闻网"), url=NO_DATE_URL, now=now).published == now - timedelta(hours=3)
+    assert extract(page("昨天 09:58"), url=NO_DATE_URL, now=now).published == datetime(2021, 12, 9, 9, 58, tzinfo=SH)
 
 
 def test_a_bare_relative_day_is_not_a_publication_time() -> None:
@@ -282,7 +285,7 @@ def test_date_from_json_ld() -> None:
     ld = ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle",'
           '"headline": "冬季无偿献血月启动", "datePublished": "2021-12-04T14:18:00+08:00",'
           '"author": {"@type": "Person", "name": "陈晨"}}</script>')
-    entry = extract(page("", meta=ld))
+    entry = extract(page("", meta=ld), url=NO_DATE_URL)
     assert entry.published == datetime(2021, 12, 4, 14, 18, tzinfo=SH)
     assert entry.author == "陈晨"
 
@@ -290,7 +293,9 @@ def test_date_from_json_ld() -> None:
 def test_time_element_outside_lists() -> None:
     html = page("").replace('<div class="text">', '<div class="text"><time datetime="2021-12-04T14:18:00+08:00">周六</time>')
     html = html.replace("</body>", '<ul><li><time datetime="2021-11-01T08:00:00+08:00">11-01</time></li></ul></body>')
-    assert extract(html).published == datetime(2021, 12, 4, 14, 18, tzinfo=SH)
+    entry = extract(html, url=NO_DATE_URL)
+    assert entry.published == datetime(2021, 12, 4, 14, 18, tzinfo=SH)
+    assert entry.author is None  # 周六 (Saturday) is a weekday, not a name
 
 
 def test_organization_author_in_json_ld_is_not_a_person() -> None:

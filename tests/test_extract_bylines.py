@@ -56,3 +56,21 @@ def test_lead_credit_in_brackets() -> None:
 
 def test_split_names_drops_cms_ids_and_placeholders() -> None:
     assert split_names("杨倩_NF4425 、 admin 未知 kingname") == ["杨倩", "kingname"]
+
+
+@pytest.mark.parametrize(
+    ("line", "authors"),
+    [
+        ("記者 林悅／台北報導", ["林悅"]),
+        ("聯合報 記者陳嘉寧／桃園機場報導", ["陳嘉寧"]),
+        ("示例晚报记者马俊峰/文 受访者供图", ["马俊峰"]),
+        ("来源：示例网 作者： 责任编辑：肖春芳", []),
+        ("作者：记者 胡蓉 通讯员 陈佳", ["胡蓉", "陈佳"]),
+    ],
+)
+def test_more_author_lines(line: str, authors: list[str]) -> None:
+    assert find_authors([line]) == authors
+
+
+def test_traditional_editor_label() -> None:
+    assert find_editors(["責任編輯：王小明"]) == ["王小明"]

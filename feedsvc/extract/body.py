@@ -1,11 +1,8 @@
-"""Find an article's body by text density and rebuild it as clean paragraphs without page chrome.
+"""Rebuild an article's body element as clean paragraphs without page chrome.
 
-Scoring is one bottom-up pass over the tree (linear in its size): every block's own text, less the
-text of its links, with a bonus per sentence punctuation mark, is credited to the block's container
-and, halved, to the container's parent. The best container, discounted by its link density and
-weighted by class/id hints, is the body. Its content is then flattened into paragraphs and the
-lines that are chrome, not article (editor and copyright lines, share/print widgets, related lists,
-bylines), are dropped; the dropped credit lines are handed back for the byline reader.
+The body element (density.py chooses it) is flattened into paragraphs and the lines that are chrome,
+not article (editor and copyright lines, share/print widgets, related lists, bylines, what trails the
+last paragraph), are dropped; the dropped credit lines are handed back for the byline reader.
 """
 
 from __future__ import annotations
@@ -15,125 +12,26 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from feedsvc.extract.density import CHROME_HINT, DROP_TAGS, NEGATIVE_HINT, POSITIVE_HINT
 from feedsvc.extract.html import (
     BLOCK_TAGS,
-    CHROME_TAGS,
     Node,
     class_and_id,
     clean_text,
     drop_tree,
-    elements,
     is_element,
+    raw_text,
     squash,
     text_of,
 )
 
-__all__ = ["Body", "build_body", "score_body"]
+__all__ = ["Body", "announced_table", "build_body", "is_dateline"]
 
 _SENTENCE = re.compile(r"[，。！？；,.!?;]")
-_PUNCT = re.compile(r"[，。！？；：、,!?;“”\"「」]")
-_POSITIVE = re.compile(r"article|content|text|body|main|zoom|post|entry|detail|story|conte|news_?txt|正文", re.I)
-_NEGATIVE = re.compile(
-    r"comment|footer|\bfoot|\bnav|menu|sidebar|\bside|relat|recommend|\bhot|rank|share|\bads?\b|advert|banner|"
-    r"copyright|crumb|toolbar|login|\btags?\b|keyword|pagination|pager|qrcode|popup|modal|widget|"
-    r"bdshare|jiathis|\bprint|\bmore\b|\blink",
-    re.I,
-)
-_CHROME_SCOPE = re.compile(r"footer|\bfoot|copyright|comment|sidebar|\bnav\b|\bmenu|relate|recommend|\brank", re.I)
-# Inside an article a form or a menu is a widget (search box, comment form), never text.
-_DROP_TAGS = CHROME_TAGS | {"form", "menu"}
-# Text blocks are credited here; bare containers carry text only when it sits directly in them.
-_PARAGRAPH_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "li", "dd", "dt", "pre", "blockquote", "figcaption",
-                             "caption", "th"})
 _ATOMIC = frozenset({"ul", "ol", "dl", "pre", "blockquote", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "table",
                      "video", "audio"})
 _MEDIA = ("img", "video", "audio")
-_CLASSED = etree.XPath(".//*[@class or @id]")
 _INDENT = " \t\r\n\u00a0\u3000\u2002\u2003"
-
-
-def _stat(text: str | None) -> tuple[int, int]:
-    """(non-space characters, sentence punctuation marks) of a text node."""
-    if not text or text.isspace():
-        return 0, 0
-    # str.split() knows the Unicode spaces (nbsp, ideographic) and is much faster than a regex.
-    return len("".join(text.split())), len(_PUNCT.findall(text))
-
-
-def score_body(root: Node) -> Node | None:
-    """The element most likely to hold the article text, or None for a page without text."""
-    body = root.find("body")
-    scope = body if body is not None else root
-    nodes = list(scope.iter(etree.Element))
-    # el -> (chars, link chars, inline chars, inline link chars, inline punctuation)
-    stats: dict[Node, tuple[int, int, int, int, int]] = {}
-    blocks: list[tuple[Node, int]] = []  # (text block, its score)
-    for el in reversed(nodes):
-        is_link = el.tag == "a"
-        t, p = _stat(el.text)
-        if is_link:
-            p = 0
-        tot, lnk, it, il, ip = t, (t if is_link else 0), t, (t if is_link else 0), p
-        for ch in el:
-            ct, cl, ci, cil, cp = stats[ch]
-            tail, tp = _stat(ch.tail)
-            tot += ct + tail
-            lnk += cl
-            it += tail
-            if is_link:
-                il += tail
-            else:
-                ip += tp
-            if ch.tag not in BLOCK_TAGS:  # inline children's text is this block's own text
-                it += ci
-                il += cil
-                ip += 0 if is_link else cp
-        if is_link:
-            lnk, il = tot, it
-        stats[el] = (tot, lnk, it, il, ip)
-        plain = it - il
-        if plain >= 6 and el.tag in BLOCK_TAGS:
-            blocks.append((el, plain + 6 * ip))
-    page_chars = stats[scope][0] if scope in stats else 0
-    excluded: set[Node] = set()
-    for el in scope.iter(*_DROP_TAGS):
-        excluded.add(el)
-    # Comments, sidebars and footers: their text counts for nothing. A class on a wrapper of nearly
-    # the whole page (<div class="wrap has-sidebar">) describes the layout, not a chrome block.
-    in_chrome: set[Node] = set()
-    for el in elements(_CLASSED(scope)):
-        if _CHROME_SCOPE.search(class_and_id(el)) and stats[el][0] < 0.9 * page_chars:
-            in_chrome.add(el)
-    for el in nodes:
-        if el.getparent() in in_chrome:
-            in_chrome.add(el)
-    scores: dict[Node, float] = {}
-    for el, own in blocks:
-        if el in in_chrome:
-            continue
-        target = el.getparent() if el.tag in _PARAGRAPH_TAGS else el
-        weight = 1.0
-        while target is not None and weight > 0.2:
-            scores[target] = scores.get(target, 0.0) + own * weight
-            target = target.getparent()
-            weight /= 2
-    best, best_score = None, 0.0
-    for el in list(excluded):
-        excluded.update(el.iterdescendants(etree.Element))
-    for el, score in scores.items():
-        if el in excluded:
-            continue
-        tot, lnk = stats[el][:2] if el in stats else (0, 0)
-        density = lnk / tot if tot else 1.0
-        score *= 1.0 - density
-        hint = class_and_id(el)
-        if _POSITIVE.search(hint):
-            score *= 1.25
-        if _NEGATIVE.search(hint):
-            score *= 0.5
-        if score > best_score:
-            best, best_score = el, score
-    return best
 
 
 _EDITOR_LINE = re.compile(
@@ -161,11 +59,24 @@ _BYLINE_ONLY = re.compile(
 )
 
 
-_DATELINE_LABEL = re.compile(r"来源|稿源|作者|记者|编辑|发布|时间|日期|浏览|阅读|点击|字号")
+# Promotion, pagers and counters printed after an article's last paragraph.
+_TRAILER = re.compile(
+    r"本文来自.{0,30}(更多|下载|关注)|更多.{0,40}(请下载|请关注|尽在|敬请关注)|(下载|打开).{0,12}(APP|客户端)|"
+    r"返回.{0,10}(首页|查看更多)|回复\s*[【\[「“\"].{1,12}[】\]」”\"]|点击菜单|点[击个]?\s*[【\[「“\"]?\s*在看|"
+    r"关注(我们的)?(微信)?公众号|长按(识别|扫描)?二维码|分享让更多人看到|第\s*\d+\s*页\s*/?\s*共\s*\d+\s*页|"
+    r"上一页|下一页|访问统计|[阅读浏览评论]\s*[（(:：]\s*\d+",
+    re.I,
+)
+# ——《北京之春》1996年3月号: where a reprint first appeared, credited after its last paragraph.
+_SOURCE_TAIL = re.compile(r"^[—–\-－]{1,3}\s*(?:摘自|选自|原载|转自|载于?)?\s*《[^》]{1,20}》[^。！？]{0,24}$")
+# A page's buttons as lines of their own (播报 / 编辑 beside an encyclopedia's headings, 展开全文).
+_WIDGET_WORDS = frozenset({"编辑", "播报", "收藏", "分享", "举报", "打印", "复制", "展开", "收起", "展开全文", "阅读全文",
+                           "点赞", "纠错", "全屏", "返回顶部"})
+_DATELINE_LABEL = re.compile(r"来源|稿源|作者|记者|编辑|发布|发表|时间|日期|浏览|阅读|点击|字号|评论")
 _DATE_SHAPE = re.compile(r"(19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|\d{1,2}[-/月]\d{1,2}日?\s*\d{1,2}:\d{2}")
 
 
-def _is_dateline(text: str) -> bool:
+def is_dateline(text: str) -> bool:
     """`2021-12-08 09:58 来源：慈溪日报`: a date with labels, or a date and little else."""
     m = _DATE_SHAPE.search(text)
     if not m:
@@ -203,18 +114,18 @@ def _drop_chrome_nodes(el: Node) -> None:
     for node in list(el.iterdescendants(etree.Element)):
         if node.getparent() is None:
             continue
-        if node.tag in _DROP_TAGS:
+        if node.tag in DROP_TAGS:
             drop_tree(node)
             continue
         if node.tag not in BLOCK_TAGS:
             continue  # an inline link classed "keyword" is still part of its sentence
         hint = class_and_id(node)
-        if not hint.strip() or _POSITIVE.search(hint):
+        if not hint.strip() or POSITIVE_HINT.search(hint):
             continue
-        if _CHROME_SCOPE.search(hint):
+        if CHROME_HINT.search(hint):
             drop_tree(node)  # comments, related lists, footers: whatever their length
             continue
-        if _NEGATIVE.search(hint):
+        if NEGATIVE_HINT.search(hint):
             text = text_of(node)
             if len(text) < 200 or _link_chars(node) > 0.5 * len(text):
                 drop_tree(node)
@@ -232,9 +143,39 @@ def _drop_leading_box(el: Node) -> None:
         if child.tag not in ("div", "section", "blockquote") or not text:
             continue
         rest = sum(len(text_of(c)) for c in children[i + 1:])
-        if child.get("class") and not _POSITIVE.search(class_and_id(child)) and len(text) < 200 and rest > 2 * len(text):
+        if child.get("class") and not POSITIVE_HINT.search(class_and_id(child)) and len(text) < 200 and rest > 2 * len(text):
             drop_tree(child)
         return
+
+
+# The text's last line announces what follows it: 附：招生专业及考试科目, 附表1：…, …如下：, 见下表。
+_ANNOUNCES = re.compile(r"(?:^|[\s。；;])附(?:表|件)?\s*\d*\s*[：:][^。！？]{0,30}$|如下\s*[：:]\s*$|见下表[。：:]?\s*$")
+
+
+def announced_table(el: Node) -> Node | None:
+    """The data table printed right after the body element (as its next sibling, or its ancestors' up
+    to three levels) when the text's last line announces it: notices end `附：…` above a table of their
+    own that the page lays out outside the text's cell."""
+    lines = [ln for ln in raw_text(el)[-200:].splitlines() if ln.strip()]
+    if not lines or not _ANNOUNCES.search(lines[-1].strip()):
+        return None
+    node: Node | None = el
+    for _ in range(4):
+        if node is None:
+            return None
+        sibling = node.getnext()
+        while sibling is not None and not is_element(sibling):
+            sibling = sibling.getnext()
+        if sibling is not None:
+            return sibling if sibling.tag == "table" and _data_table(sibling) else None
+        node = node.getparent()
+    return None
+
+
+def _data_table(table: Node) -> bool:
+    text = text_of(table)
+    cells = sum(1 for _ in table.iter("td", "th"))
+    return cells >= 4 and len(text) >= 20 and _link_chars(table) < 0.1 * len(text)
 
 
 def _new_p() -> Node:
@@ -329,6 +270,8 @@ def _filter(blocks: list[Node], title: str) -> Body:
         if key and _RELATED_HEAD.match(text) and len(key) <= 20:
             related = True
             continue
+        if key in _WIDGET_WORDS:
+            continue
         if key and len(key) <= 400 and _DISCLAIMER.match(text):
             continue
         if key and len(key) <= 80 and (_EDITOR_LINE.match(text) or _CHROME_LINE.search(text)):
@@ -343,10 +286,47 @@ def _filter(blocks: list[Node], title: str) -> Body:
             continue
         if not seen_prose and key and title_key and key == title_key:
             continue
-        if not seen_prose and len(key) <= 80 and _is_dateline(text):
+        if not seen_prose and len(key) <= 80 and is_dateline(text):
             body.credits.append(text)  # the date/source line printed inside the body container
             continue
         if (len(key) >= 20 and _SENTENCE.search(text)) or media:
             seen_prose = True
         body.blocks.append(block)
+    _trim_tail(body)
     return body
+
+
+def _decoration(block: Node) -> bool:
+    """Images that are spacers (a few pixels) or banners (an image that is a link), and nothing else."""
+    images = list(block.iter("img"))
+    if not images or any(True for _ in block.iter("video", "audio", "iframe")):
+        return False
+    for img in images:
+        size = [int(m.group()) for a in ("width", "height") if (m := re.match(r"\d+", img.get(a) or ""))]
+        linked = any(a.tag == "a" for a in img.iterancestors())
+        if not linked and not (size and min(size) < 30):
+            return False
+    return True
+
+
+def _trim_tail(body: Body) -> None:
+    """Drop what follows the article's last paragraph inside its container: app and account promotion,
+    pagers, counters, a posted-at line, and section headings left with nothing under them."""
+    while body.blocks:
+        block = body.blocks[-1]
+        # 返回首页 as a link at the end of the last paragraph: the link goes, the paragraph stays.
+        while len(block) and not clean_text(block[-1].tail) and _TRAILER.search(last := text_of(block[-1])) \
+                and len(last) <= 40 and len(last) < len(text_of(block)):
+            block.remove(block[-1])
+        text = text_of(block)
+        key = squash(text)
+        heading = block.tag in ("h2", "h3", "h4", "h5", "h6") and len(key) <= 30
+        if not key and _decoration(block):
+            body.blocks.pop()  # a spacer or a banner ad after the text
+            continue
+        if not heading and not (key and len(key) <= 120 and (
+                _TRAILER.search(text) or _SOURCE_TAIL.match(key) or (is_dateline(text) and _DATELINE_LABEL.search(text)))):
+            return
+        body.blocks.pop()
+        if not heading:
+            body.credits.append(text)

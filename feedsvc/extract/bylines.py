@@ -24,7 +24,7 @@ _AUTHOR = re.compile(
     r"(?:(?P<lab>(?:全媒体|融媒体|首席|特约|见习|实习|本报|本台|本网|驻\S{1,4})?记者|通讯员|作者|撰文|采写|执笔)"
     r"\s*[：:/|丨]?\s*|(?:^|(?<=[\s（(【\[|丨:：，,;；]))(?P<lab2>文|文字|文/图|文图)\s*[：:/|丨]\s*)"
     r"(?P<names>[" + _CJK + r"A-Za-z·][" + _CJK + r"A-Za-z·\s、，,&]{1,40}?)"
-    r"(?=$|\s*" + _ANY_LABEL + r"|\s*[）)】\]。;；|丨/，,]|\s+(?:整合|整理|报道|摄|综合|发自|编译))"
+    r"(?=$|\s*" + _ANY_LABEL + r"|\s*[）)】\]。;；|丨/／，,]|\s+(?:整合|整理|报道|摄|综合|发自|编译))"
 )
 _PHOTO_AFTER = re.compile(r"\s*(?:摄|拍摄|供图|/摄)(?:$|[\s)）])")
 _PHOTO_LINE = re.compile(r"^[\[【(（]?\s*(?:图片来源|图片|图|摄影|摄像|视频|制图|设计)\s*[：:/]")
@@ -42,16 +42,27 @@ _EDITOR = re.compile(
     r"(?P<names>[" + _CJK + r"A-Za-z·][" + _CJK + r"A-Za-z0-9_·\s、，,]{0,40}?)"
     r"(?=$|\s*" + _ANY_LABEL + r"|\s*[）)】\]。;；|丨])"
 )
+_LABEL_FIRST = re.compile(r"[\[【(（]?\s*" + _ANY_LABEL)  # 作者： then [责任编辑:…]: the label is empty
+_OTHER_FIELD = re.compile(r"(?:责任编辑|责编|值班编辑|编辑|校对|审核|审校|监制|签发|终审|来源|稿源|出处)")
 _EMPTY_LABEL = re.compile(r"(?:责任编辑|责编|编辑|记者|作者|来源|稿源)\s*[：:]?\s*$")
 _NOT_A_NAME = {"未知", "佚名", "不详", "网络", "互联网", "本站", "本网", "网友", "匿名", "admin", "编辑", "记者",
-               "整合", "整理", "报道", "综合", "原创", "发布", "图片", "视频"}
+               "整合", "整理", "报道", "综合", "原创", "发布", "图片", "视频", "文章", "阅读", "总阅读", "作者"}
+# Traditional forms of the label characters (記者, 責任編輯, 報導), mapped one to one so that a match
+# in the mapped line has the same offsets in the original: names are read from the original.
+_TRADITIONAL_LABELS = str.maketrans("記編輯責報導訊實習體約見攝圖來審對發時間閱讀論撰採訪", "记编辑责报导讯实习体约见摄图来审对发时间阅读论撰采访")
+_TRADITIONAL = re.compile("[記編輯責報導訊實習體約見攝圖來審對發時間閱讀論採訪]")
+
+
+def _simplified_labels(line: str) -> str:
+    # str.translate looks every character up: a regex scan first is cheaper on the many simplified lines.
+    return line.translate(_TRADITIONAL_LABELS) if _TRADITIONAL.search(line) else line
 _ID_SUFFIX = re.compile(r"[_\-][A-Za-z]{0,4}\d+$")  # 杨倩_NF4425: the CMS user id, not part of the name
 
 
 def split_names(text: str) -> list[str]:
     """Person names in a credit value: separated by spaces, 、，& or slashes; CMS ids stripped."""
     names: list[str] = []
-    for token in re.split(r"[\s、，,&/|丨;；]+", text):
+    for token in re.split(r"[\s、，,&/／|丨;；]+", text):
         token = _ID_SUFFIX.sub("", token.strip("·()（）[]【】"))
         if not token or token in _NOT_A_NAME:
             continue
@@ -63,7 +74,8 @@ def split_names(text: str) -> list[str]:
 def _with_next(lines: list[str]) -> Iterable[str]:
     # "责任编辑：" in one element and the name in the next come out as two lines.
     for i, line in enumerate(lines):
-        if _EMPTY_LABEL.search(line) and i + 1 < len(lines) and len(lines[i + 1]) <= 20:
+        if _EMPTY_LABEL.search(line) and i + 1 < len(lines) and len(lines[i + 1]) <= 20 \
+                and not _LABEL_FIRST.match(lines[i + 1]):
             yield f"{line}{lines[i + 1]}"
         else:
             yield line
@@ -71,20 +83,23 @@ def _with_next(lines: list[str]) -> Iterable[str]:
 
 def find_authors(lines: list[str], *, lead: str = "") -> list[str]:
     """Authors from the first credit line that names any (all its labels), else from the lead's dateline."""
-    for line in _with_next(lines):
+    for original in _with_next(lines):
+        line = _simplified_labels(original)
         if len(line) > 120 or _PHOTO_LINE.match(line):
             continue
         names: list[str] = []
         for m in _AUTHOR.finditer(line):
+            if _OTHER_FIELD.match(line, m.start("names")):
+                continue  # 作者： 责任编辑：…: an empty author label, then another field
             if _AUTHOR_LABEL_AHEAD.match(line, m.end()):
                 continue  # 南都见习记者 林子沛: what stood before the label was the outlet
             if _PHOTO_AFTER.match(line, m.end()):
                 continue  # 记者 张蕊 摄: a photographer, not the author
-            names.extend(n for n in split_names(m.group("names")) if n not in names)
+            names.extend(n for n in split_names(original[m.start("names"):m.end("names")]) if n not in names)
         if not names:
             compiler = _COMPILER.search(line)
             if compiler:
-                names = split_names(compiler.group("names"))
+                names = split_names(original[compiler.start("names"):compiler.end("names")])
         if names:
             return names
     credit = _LEAD_CREDIT.match(lead)
@@ -114,9 +129,9 @@ def find_source(lines: list[str]) -> str | None:
 def find_editors(lines: list[str]) -> list[str]:
     """Every editor named on the page, in order of first mention (a header banner and a footer line add up)."""
     names: list[str] = []
-    for line in _with_next(lines):
-        if len(line) > 80:
+    for original in _with_next(lines):
+        if len(original) > 80:
             continue
-        for m in _EDITOR.finditer(line):
-            names.extend(n for n in split_names(m.group("names")) if n not in names)
+        for m in _EDITOR.finditer(_simplified_labels(original)):
+            names.extend(n for n in split_names(original[m.start("names"):m.end("names")]) if n not in names)
     return names

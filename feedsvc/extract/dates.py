@@ -33,6 +33,11 @@ _COMPACT = re.compile(r"(?<!\d)(?P<y>20\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)\s+(?P<H
 _SHORT_YEAR = re.compile(
     r"(?<![\d\-/.])(?P<y>[0-3]\d)[-/.](?P<m>[01]\d)[-/.](?P<d>[0-3]\d)\s+(?P<H>[012]?\d):(?P<M>[0-5]\d)(?::(?P<S>[0-5]\d))?(?![\d:])"
 )
+# The US order ASP.NET and IIS print by default: 9/17/2004 5:54:13 AM (month first, four-digit year last).
+_US = re.compile(
+    r"(?<![\d/])(?P<m>[01]?\d)/(?P<d>[0-3]?\d)/(?P<y>(?:19|20)\d{2})(?![\d/])"
+    r"(?:\s+(?P<H>[01]?\d):(?P<M>[0-5]\d)(?::(?P<S>[0-5]\d))?(?:\s*(?P<ampm>[AaPp][Mm]))?)?"
+)
 # Year-less: 12-08 09:58, 12/08 09:58, 12月8日 09:58, 12月8日.
 _NO_YEAR_TIME = re.compile(
     r"(?<![\d\-/.:])(?P<m>[01]?\d)\s*[-/月]\s*(?P<d>[0-3]?\d)\s*[日号]?\s*(?P<H>[012]?\d)[:：](?P<M>[0-5]\d)(?::(?P<S>[0-5]\d))?(?![\d:])"
@@ -116,6 +121,14 @@ def find_dates(
     for m in _COMPACT.finditer(text):
         add(m, _build(int(m.group("y")), int(m.group("m")), int(m.group("d")), int(m.group("H")),
                       int(m.group("M")), _int(m.group("S")), tz), has_time=True)
+    for m in _US.finditer(text):
+        hour = _int(m.group("H"))
+        ampm = (m.group("ampm") or "").lower()
+        if ampm and hour > 12:
+            continue
+        hour = hour % 12 + (12 if ampm == "pm" else 0) if ampm else hour
+        add(m, _build(int(m.group("y")), int(m.group("m")), int(m.group("d")), hour, _int(m.group("M")),
+                      _int(m.group("S")), tz), has_time=m.group("H") is not None)
     for m in _SHORT_YEAR.finditer(text):
         add(m, _build(2000 + int(m.group("y")), int(m.group("m")), int(m.group("d")), int(m.group("H")),
                       int(m.group("M")), _int(m.group("S")), tz), has_time=True)

@@ -39,9 +39,15 @@ def find_title(page: Page, rules: Rules, body_el: Node | None) -> tuple[str, Nod
     ref_keys = [squash(r) for r in refs]
     best: tuple[float, str, Node | None] = (0.0, "", None)
     candidates = _title_candidates(page.root)
+    # `夜雨_原文、翻译及赏析_某某网`: a short headline is the first part of <title>, exactly.
+    first_part = squash(next(iter(p for p in _TITLE_SEPARATORS.split(page.html_title) if p), ""))
     for el, text in candidates:
         key = squash(text)
         affinity = 0.0
+        if len(key) < 4:
+            if key == first_part and el.tag in ("h1", "h2", "h3"):
+                best = max(best, (0.9, text, el), key=lambda b: b[0])
+            continue
         for ref, ref_key in zip(refs, ref_keys, strict=True):
             if key == ref_key:
                 affinity = max(affinity, 1.0)
@@ -64,9 +70,23 @@ def find_title(page: Page, rules: Rules, body_el: Node | None) -> tuple[str, Nod
         return fallback
     if page.html_title:
         parts = [p for p in _TITLE_SEPARATORS.split(page.html_title) if p]
-        return (max(parts[:2], key=len) if parts else page.html_title), None
+        title = max(parts[:2], key=len) if parts else page.html_title
+        return title, _printed(page.root, title)
     meta = page.meta_first("og:title", "twitter:title")
     return (meta or ""), None
+
+
+def _printed(root: Node, title: str) -> Node | None:
+    """The element that prints `title` as its whole text (`<td><b>…</b></td>` on a page with no heading
+    tags), so the lines under it are read as the header: date, source, byline."""
+    key = squash(title)
+    if len(key) < 4:
+        return None
+    body = root.find("body")
+    for el in (body if body is not None else root).iter("b", "strong", "font", "td", "div", "span", "p", "center"):
+        if len(el) == 0 and el.text and squash(el.text) == key and not any(a.tag == "a" for a in el.iterancestors()):
+            return el  # (the same words in a link are a menu or a list of other articles)
+    return None
 
 
 
@@ -78,7 +98,7 @@ def _title_candidates(root: Node) -> list[tuple[Node, str]]:
         if el.tag in _HEADINGS or ((el.get("class") or el.get("id"))
                                    and _TITLE_HINT.search(class_and_id(el))):
             text = text_of(el)
-            if 4 <= len(text) <= 150:
+            if 4 <= len(text) <= 150 or (2 <= len(text) < 4 and el.tag in ("h1", "h2", "h3")):
                 out.append((el, text))
     return out
 

@@ -11,7 +11,7 @@ bare relative day (昨天, 3天前) is never used: it only restates the crawl cl
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from feedsvc.extract.dates import date_from_url, find_dates, parse_date, parse_iso
@@ -21,10 +21,11 @@ from feedsvc.model import ListedLink, Rules
 
 __all__ = ["find_published"]
 
-_DATE_LABEL = re.compile(r"(发布|发表|更新|上传|录入|创建|出版)?(时间|日期)\s*[：:]|发布于")
+_DATE_LABEL = re.compile(r"(发布|发表|更新|上传|录入|创建|出版)?(时间|日期)\s*[：:]|发布于|发表于")
 _META_DATE_KEYS = ("article:published_time", "og:article:published_time", "og:published_time", "datepublished",
                    "publishdate", "publish_date", "pubdate", "pubtime", "publishtime", "dc.date.issued",
                    "dc.date", "date", "sailthru.date", "article:modified_time", "dateupdate", "datemodified")
+_URL_SLACK = timedelta(hours=36)  # the URL names a day at midnight; zones and late-night posts shift it
 _DATE_HINT = re.compile(r"time|date|publish|pubtime|riqi|shijian", re.I)
 
 
@@ -40,7 +41,8 @@ def _meta_date(page: Page, tz: ZoneInfo, now: datetime) -> datetime | None:
 
 
 def find_published(page: Page, rules: Rules, header: list[Line], lines: list[Line], body_el: Node | None,
-                   url: str, tz: ZoneInfo, now: datetime, listed: ListedLink | None) -> datetime | None:
+                   url: str, tz: ZoneInfo, now: datetime, listed: ListedLink | None,
+                   opening: list[str] | None = None) -> datetime | None:
     """The publication time (aware, in the site's zone), or None: never the crawl time."""
     meta = _meta_date(page, tz, now)
     # The URL's date path gives a year-less date its year first: a guessed year never contradicts the URL.
@@ -52,18 +54,28 @@ def find_published(page: Page, rules: Rules, header: list[Line], lines: list[Lin
             return value.astimezone(tz)
     value = _first_date([ln.text for ln in header], tz, now, meta, from_url)
     if value is None and meta is not None:
-        return meta
+        return _not_against_url(meta, from_url)
     if value is None:
         value = _first_date(_time_elements(page) + _date_classed(page, body_el), tz, now, meta, from_url,
                             need_year=True)
     if value is None:
         labelled = [ln.text for ln in lines if _DATE_LABEL.search(ln.text) and len(ln.text) < 80]
         value = _first_date(labelled, tz, now, meta, from_url, need_year=True)
+    if value is None and opening:
+        value = _first_date(opening, tz, now, meta, from_url, need_year=True)
     if value is not None:
-        return value.astimezone(tz)
+        return _not_against_url(value.astimezone(tz), from_url)
     if from_url is not None:
         return from_url
     return listed.published if listed else None
+
+
+def _not_against_url(value: datetime, from_url: datetime | None) -> datetime:
+    """A found date more than a day and a half off the day the URL names (a related story's date, a
+    modified time) loses to the URL's day: a page's date never contradicts its URL."""
+    if from_url is not None and abs(value - from_url) > _URL_SLACK:
+        return from_url
+    return value
 
 
 def _in_list(el: Node) -> bool:
