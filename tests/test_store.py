@@ -26,7 +26,7 @@ from feedsvc.errors import StoreError
 from feedsvc.model import Entry, RefreshReport, Validators
 from feedsvc.store import Store, open_store
 from tests.support import NOW, REPO
-from tests.support.postgres import pg_database, pg_url  # noqa: F401 (fixtures)
+from tests.support.postgres import pg_database_fixture, pg_url_fixture  # noqa: F401 (fixtures)
 
 CST = timezone(timedelta(hours=8))
 SITE = "cxnews"

@@ -6,7 +6,8 @@ starts from nothing, as with a new SQLite file. The server is $FEEDSVC_TEST_PG_S
 maintenance database; default postgresql://postgres@127.0.0.1:5432/postgres). When no server answers
 the tests skip, unless $FEEDSVC_TEST_PG is set (CI sets it): then they fail.
 
-Test modules import the fixtures: `from tests.support.postgres import pg_database, pg_url  # noqa: F401`.
+Test modules import the fixtures (`pg_database`, `pg_url`):
+`from tests.support.postgres import pg_database_fixture, pg_url_fixture  # noqa: F401 (fixtures)`.
 """
 
 from __future__ import annotations
@@ -75,8 +76,8 @@ def empty_database(url: str) -> None:
     run_sync(_empty(url))
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
+@pytest.fixture(name="pg_database", scope="session")
+def pg_database_fixture() -> Iterator[str]:
     """The URL of a new database on the test server, dropped after the last test."""
     why = run_sync(_answers())
     if why is not None:
@@ -91,8 +92,8 @@ def pg_database() -> Iterator[str]:
         run_sync(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture
-def pg_url(pg_database: str) -> str:
+@pytest.fixture(name="pg_url")
+def pg_url_fixture(pg_database: str) -> str:
     """The test database, empty."""
     empty_database(pg_database)
     return pg_database
