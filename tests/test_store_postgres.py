@@ -199,3 +199,27 @@ async def test_every_change_is_announced_at_commit_and_only_then(pg_url: str) ->
     finally:
         await listener.close()
         await store.close()
+
+
+async def test_connections_the_server_ends_are_replaced(pg_url: str) -> None:
+    # A PostgreSQL restart or failover ends every connection: the pool connects anew; nothing but a
+    # StoreError ever reaches the caller meanwhile.
+    store = await opened(pg_url)
+    try:
+        await store.upsert("cxnews", "cixi", [ENTRY], now=NOW, max_entries=10, max_age_days=30)
+        await query(pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        outcomes: list[object] = []
+        for _ in range(3):
+            try:
+                outcomes.append(len(await store.entries("cxnews", "cixi")))
+            except StoreError as exc:
+                outcomes.append(str(exc))
+        assert outcomes[-1] == 1, outcomes
+    finally:
+        await store.close()
+
+
+async def test_a_url_asyncpg_cannot_use_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match=r"^bad PostgreSQL store URL postgresql://u:\*\*\*@127\.0\.0\.1:x/db: "):
+        await open_store("postgresql://u:pw@127.0.0.1:x/db").open()

@@ -11,6 +11,7 @@ at once one migrates, the others wait for it and find the schema current.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import zlib
@@ -48,14 +49,24 @@ T = TypeVar("T")
 # The one-key and two-key forms are separate key spaces in PostgreSQL.
 MIGRATION_LOCK = 0x66656564_73766331  # "feedsvc1"
 SITE_LOCK_NAMESPACE = 0x66656564  # "feed"
-# Connection errors that are not asyncpg's own: refused, unreachable, DNS, a timeout, a bad DSN value.
-_CONNECT_ERRORS = (OSError, TimeoutError, ValueError)
+# What asyncpg raises for a server it cannot reach (refused, DNS, a timeout) besides its own errors.
+_CONNECTION_ERRORS = (OSError, TimeoutError)
+# asyncpg's own: the server's errors, the client's (a closed connection), and a connection the server
+# ended an instant ago, before asyncpg noticed (InternalClientError: "another operation is in progress").
+_ASYNCPG_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
 def site_lock_key(site: str) -> int:
     """A stable signed 32-bit key for the site (the same in every process, unlike hash())."""
     crc = zlib.crc32(site.encode())
     return crc - 2**32 if crc >= 2**31 else crc
+
+
+def _store_error(shown: str, exc: BaseException) -> StoreError:
+    """An asyncpg error or an unreachable server as one operator line naming the store."""
+    if isinstance(exc, _CONNECTION_ERRORS):
+        return StoreError(f"PostgreSQL store {shown}: cannot connect: {exc}")
+    return StoreError(f"PostgreSQL store {shown}: {exc}")
 
 
 def _translated(
@@ -67,12 +78,8 @@ def _translated(
     async def wrapper(self: PostgresStore, *args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return await method(self, *args, **kwargs)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise StoreError(f"PostgreSQL store {self.shown}: {exc}") from exc
-        except _CONNECT_ERRORS as exc:
-            if self._pool is not None:
-                raise  # not a connection error: a bug of ours, not the operator's to fix
-            raise StoreError(f"PostgreSQL store {self.shown}: cannot connect: {exc}") from exc
+        except (*_ASYNCPG_ERRORS, *_CONNECTION_ERRORS) as exc:
+            raise _store_error(self.shown, exc) from exc
 
     return wrapper
 
@@ -82,13 +89,14 @@ class PostgresStore:
 
     def __init__(
         self, url: str, *, migrations: Sequence[Migration] = MIGRATIONS, pool_size: int = 8,
-        connect_timeout: float = 10.0,
+        connect_timeout: float = 10.0, close_timeout: float = 5.0,
     ):
         self.url = url
         self.shown = shown_url(url)
         self._migrations = tuple(migrations)
         self._pool_size = pool_size
         self._connect_timeout = connect_timeout
+        self._close_timeout = close_timeout
         self._pool: asyncpg.Pool | None = None
         # (version found, version left) by the last open(); equal when there was nothing to migrate.
         self.migrated: tuple[int, int] | None = None
@@ -107,8 +115,11 @@ class PostgresStore:
     async def open(self) -> None:
         if self._pool is not None:
             return
-        pool = await asyncpg.create_pool(
-            self.url, min_size=1, max_size=self._pool_size, timeout=self._connect_timeout)
+        try:
+            pool = await asyncpg.create_pool(
+                self.url, min_size=1, max_size=self._pool_size, timeout=self._connect_timeout)
+        except ValueError as exc:  # a URL value asyncpg cannot use, e.g. a port that is not a number
+            raise StoreError(f"bad PostgreSQL store URL {self.shown}: {exc}") from exc
         try:
             self.migrated = await self._migrate(pool)
         except BaseException:
@@ -118,9 +129,16 @@ class PostgresStore:
 
     @_translated
     async def close(self) -> None:
+        """Close the pool gracefully, within `close_timeout`: a connection the server broke can leave
+        asyncpg waiting forever (seen with asyncpg < 0.31), and shutdown must not hang on it."""
         pool, self._pool = self._pool, None
         if pool is not None:
-            await pool.close()
+            try:
+                await asyncio.wait_for(pool.close(), self._close_timeout)
+            except TimeoutError:
+                log.warning("PostgreSQL store %s: connections did not close in %ss; dropped",
+                            self.shown, self._close_timeout)
+                pool.terminate()
 
     async def _migrate(self, pool: asyncpg.Pool) -> tuple[int, int]:
         target = len(self._migrations)
@@ -285,8 +303,8 @@ class PostgresStore:
         try:
             async with self._open_pool().acquire() as db, db.transaction(isolation="repeatable_read", readonly=True):
                 yield PostgresTables(db)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise StoreError(f"PostgreSQL store {self.shown}: {exc}") from exc
+        except (*_ASYNCPG_ERRORS, *_CONNECTION_ERRORS) as exc:
+            raise _store_error(self.shown, exc) from exc
 
     @asynccontextmanager
     async def bulk_load(self) -> AsyncIterator[PostgresTables]:
@@ -296,5 +314,5 @@ class PostgresStore:
             async with self._open_pool().acquire() as db, db.transaction():
                 await db.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
                 yield PostgresTables(db)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise StoreError(f"PostgreSQL store {self.shown}: {exc}") from exc
+        except (*_ASYNCPG_ERRORS, *_CONNECTION_ERRORS) as exc:
+            raise _store_error(self.shown, exc) from exc
