@@ -8,7 +8,9 @@ database of tests/support/postgres.py (skipped without a server unless FEEDSVC_T
 from __future__ import annotations
 
 import asyncio
+import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -38,6 +40,14 @@ async def query(url: str, sql: str) -> list[tuple]:
     db = await asyncpg.connect(url)
     try:
         return [tuple(row) for row in await db.fetch(sql)]
+    finally:
+        await db.close()
+
+
+async def execute(url: str, sql: str) -> None:
+    db = await asyncpg.connect(url)
+    try:
+        await db.execute(sql)
     finally:
         await db.close()
 
@@ -153,6 +163,26 @@ async def test_replicas_starting_at_once_migrate_once(pg_url: str) -> None:
     finally:
         await asyncio.gather(*(store.close() for store in stores))
     assert await applied(pg_url) == list(range(1, len(MIGRATIONS) + 1))
+
+
+async def test_a_role_without_create_rights_opens_a_migrated_store(pg_url: str) -> None:
+    # The usual split: the owner migrates (feedsvc migrate), the service runs as a role that may only
+    # read and write rows.
+    await (await opened(pg_url)).close()
+    role = f"feedsvc_app_{secrets.token_hex(4)}"
+    await execute(pg_url, f"CREATE ROLE {role} LOGIN; GRANT USAGE ON SCHEMA public TO {role}; "
+                          f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}; "
+                          f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    try:
+        parts = urlsplit(pg_url)
+        store = await opened(parts._replace(netloc=f"{role}@{parts.netloc.rpartition('@')[2]}").geturl())
+        try:
+            assert store.migrated == (len(MIGRATIONS), len(MIGRATIONS))
+            assert (await store.upsert("cxnews", "cixi", [ENTRY], now=NOW, max_entries=10, max_age_days=30)).inserted == 1
+        finally:
+            await store.close()
+    finally:
+        await execute(pg_url, f"DROP OWNED BY {role}; DROP ROLE {role}")
 
 
 # -- several processes on one database -----------------------------------------------------------

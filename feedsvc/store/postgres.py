@@ -123,7 +123,7 @@ class PostgresStore:
         try:
             self.migrated = await self._migrate(pool)
         except BaseException:
-            await pool.close()
+            await self._close_pool(pool)
             raise
         self._pool = pool
 
@@ -133,21 +133,26 @@ class PostgresStore:
         asyncpg waiting forever (seen with asyncpg < 0.31), and shutdown must not hang on it."""
         pool, self._pool = self._pool, None
         if pool is not None:
-            try:
-                await asyncio.wait_for(pool.close(), self._close_timeout)
-            except TimeoutError:
-                log.warning("PostgreSQL store %s: connections did not close in %ss; dropped",
-                            self.shown, self._close_timeout)
-                pool.terminate()
+            await self._close_pool(pool)
+
+    async def _close_pool(self, pool: asyncpg.Pool) -> None:
+        try:
+            await asyncio.wait_for(pool.close(), self._close_timeout)
+        except TimeoutError:
+            log.warning("PostgreSQL store %s: connections did not close in %ss; dropped",
+                        self.shown, self._close_timeout)
+            pool.terminate()
 
     async def _migrate(self, pool: asyncpg.Pool) -> tuple[int, int]:
         target = len(self._migrations)
         async with pool.acquire() as db, db.transaction():
             # Every replica starting at once queues here; the first migrates, the rest find it done.
             await db.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
-            await db.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+            # Created only when missing: a role without CREATE rights can still open a migrated store.
+            if await db.fetchval("SELECT to_regclass('schema_migrations')") is None:
+                await db.execute(
+                    "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                    "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
             current = await db.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
             if current > target:
                 raise StoreError(
