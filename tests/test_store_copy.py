@@ -201,6 +201,19 @@ async def test_copy_store_command_copies_and_prints_the_counts(sqlite_store: Sto
         await restored.close()
 
 
+def test_copy_store_refuses_what_it_cannot_copy_without_creating_anything(tmp_path: Path) -> None:
+    for args, message in [
+        (("sqlite:///missing.db", "sqlite:///out.db"), "SRC_URL: no SQLite store at missing.db"),
+        (("mysql://db/feeds", "sqlite:///out.db"), "SRC_URL: unsupported store URL 'mysql://db/feeds' "
+                                                   "(use sqlite:///path.db or postgresql://user@host/dbname)"),
+        (("sqlite:///out.db", "sqlite:///out.db"), "SRC_URL and DST_URL are the same store"),
+    ]:
+        result = feedsvc(tmp_path, "copy-store", *args)
+        no_traceback(result)
+        assert (result.returncode, result.stdout, result.stderr) == (2, "", f"feedsvc: error: {message}\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 UNREACHABLE = "postgresql://feedsvc:s3cret@127.0.0.1:9/feeds"
 
 
