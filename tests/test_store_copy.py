@@ -4,6 +4,7 @@ for row, the same feeds served byte for byte), a non-empty destination refused u
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import closing
@@ -240,3 +241,51 @@ def test_check_refuses_an_unusable_postgres_url_at_its_line(tmp_path: Path) -> N
         "feedsvc: error: config.yaml:1: store.url: 'postgresql://feedsvc:***@db:99999/feeds' is not a PostgreSQL "
         "URL: bad port (use postgresql://user@host:5432/dbname)")
     assert "s3cret" not in result.stderr
+
+
+@pytest.mark.parametrize("source_kind", ["sqlite", "postgresql"])
+async def test_a_copy_taken_while_the_source_is_written_is_one_moment_of_it(
+    source_kind: str, pg_url: str, tmp_path: Path,
+) -> None:
+    # A service still refreshing the source: every generation rewrites the whole section (new titles,
+    # half the entries replaced). Each copy must hold exactly one generation, never a mix.
+    source_url = f"sqlite:///{tmp_path / 'live.db'}" if source_kind == "sqlite" else pg_url
+    source, writer = await opened(source_url), await opened(source_url)
+
+    def generation(g: int) -> list:
+        # Later entries are newer: generation g's 100 are the window, the previous half drops out.
+        return [make_entry(n, title=f"g{g}", published=NOW + timedelta(minutes=n),
+                           content_html=f"<p>g{g}</p>" + "<p>正文</p>" * 200)
+                for n in range(g * 50, g * 50 + 100)]
+
+    await writer.upsert(SITE, "cixi", generation(0), now=NOW, max_entries=100, max_age_days=36500)
+    stop = False
+
+    async def keep_writing() -> int:
+        g = 0
+        while not stop:
+            g += 1
+            await writer.upsert(SITE, "cixi", generation(g), now=NOW + timedelta(minutes=g), max_entries=100,
+                                max_age_days=36500)
+        return g
+
+    writing = asyncio.ensure_future(keep_writing())
+    try:
+        for n in range(4):
+            destination = await opened(f"sqlite:///{tmp_path / f'copy{n}.db'}" if source_kind == "postgresql"
+                                       else pg_url)
+            try:
+                if source_kind == "sqlite":
+                    await copy_store(source, destination, replace=True)
+                else:
+                    await copy_store(source, destination)
+                copied = await destination.entries(SITE, "cixi")
+                assert len(copied) == 100 and len({e.title for e in copied}) == 1, {e.title for e in copied}
+            finally:
+                await destination.close()
+    finally:
+        stop = True
+        generations = await writing
+        await writer.close()
+        await source.close()
+    assert generations >= 2, "the writer wrote during the copies"
