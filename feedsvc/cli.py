@@ -111,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--force", action="store_true",
                      help="also refresh sections a site's Retry-After defers (default: skip them until then)")
 
+    sub = command("migrate", cmd_migrate, "migrate the configured store's schema to this version's (serve does it on start)")
+    config_option(sub)
+
+    sub = command("copy-store", cmd_copy_store, "copy everything one store holds into another (SQLite <-> PostgreSQL)")
+    sub.add_argument("source", metavar="SRC_URL", help="store to copy from, e.g. sqlite:///feedsvc.db")
+    sub.add_argument("destination", metavar="DST_URL", help="store to copy into, e.g. postgresql://feedsvc@db/feedsvc")
+    sub.add_argument("--force", action="store_true", help="replace what a non-empty destination holds")
+
     sub = command("status", cmd_status, "print every section's refresh status from the store (exit 1 when failing)")
     config_option(sub)
 
@@ -204,6 +212,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     from feedsvc.commands import status
 
     return status.run(config)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    from feedsvc.commands import migrate
+
+    return migrate.run(config)
+
+
+def cmd_copy_store(args: argparse.Namespace) -> int:
+    from feedsvc.commands import copy_store
+
+    return copy_store.run(args.source, args.destination, force=args.force)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

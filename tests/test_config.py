@@ -353,7 +353,8 @@ def test_bad_url(url: str) -> None:
 
 def test_bad_store_url() -> None:
     assert problems("store: {url: 'mysql://db/feeds'}\n") == [
-        "config.yaml:1: store.url: 'mysql://db/feeds' is not a store URL (use sqlite:///path/to/feedsvc.db)"
+        "config.yaml:1: store.url: 'mysql://db/feeds' is not a store URL (use sqlite:///path/to/feedsvc.db or "
+        "postgresql://user@host:5432/dbname)"
     ]
 
 
@@ -548,8 +549,8 @@ def test_feedsvc_store_url_env_overrides_store_url(monkeypatch: pytest.MonkeyPat
 def test_bad_feedsvc_store_url_says_it_came_from_the_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEEDSVC_STORE_URL", "/var/feeds.db")
     assert problems("store:\n  url: sqlite:///feedsvc.db\n") == [
-        "config.yaml:2: store.url: '/var/feeds.db' is not a store URL (use sqlite:///path/to/feedsvc.db) "
-        "(from $FEEDSVC_STORE_URL)"
+        "config.yaml:2: store.url: '/var/feeds.db' is not a store URL (use sqlite:///path/to/feedsvc.db or "
+        "postgresql://user@host:5432/dbname) (from $FEEDSVC_STORE_URL)"
     ]
 
 

@@ -1,7 +1,8 @@
 """Contract tests of the Store protocol: every implementation must pass all of them.
 
-The `store_url` fixture lists the implementations; a PostgreSQL store joins by adding a param that
-yields its URL (from an environment variable, skipping when unset) and an empty database per test.
+The `store_url` fixture lists the implementations: SQLite (a file, memory) and PostgreSQL (an empty
+throwaway database per test, tests/support/postgres.py; skipped when no server answers unless
+FEEDSVC_TEST_PG is set).
 Times are injected (`NOW`), never read from the wall clock.
 """
 
@@ -25,30 +26,33 @@ from feedsvc.errors import StoreError
 from feedsvc.model import Entry, RefreshReport, Validators
 from feedsvc.store import Store, open_store
 from tests.support import NOW, REPO
+from tests.support.postgres import pg_database_fixture, pg_url_fixture  # noqa: F401 (fixtures)
 
 CST = timezone(timedelta(hours=8))
 SITE = "cxnews"
 
 # kind -> whether the store survives a reopen (and a killed process)
-STORE_KINDS = {"sqlite-file": True, "sqlite-memory": False}
+STORE_KINDS = {"sqlite-file": True, "sqlite-memory": False, "postgresql": True}
 
 
-def url_for(kind: str, tmp_path: Path) -> str:
+def url_for(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if kind == "sqlite-file":
         return f"sqlite:///{tmp_path / 'store.db'}"
     if kind == "sqlite-memory":
         return "sqlite:///:memory:"
+    if kind == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
     raise AssertionError(kind)
 
 
 @pytest.fixture(params=list(STORE_KINDS))
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return url_for(request.param, tmp_path)
+    return url_for(request.param, request, tmp_path)
 
 
 @pytest.fixture(params=[kind for kind, durable in STORE_KINDS.items() if durable])
 def durable_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return url_for(request.param, tmp_path)
+    return url_for(request.param, request, tmp_path)
 
 
 @pytest.fixture

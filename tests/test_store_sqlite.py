@@ -56,7 +56,7 @@ def test_bad_sqlite_urls_are_store_errors(url: str) -> None:
 
 def test_unknown_store_scheme_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="unsupported store URL"):
-        open_store("postgresql://db/feedsvc")
+        open_store("mysql://db/feedsvc")
 
 
 async def test_new_database_is_current_and_in_wal_mode(tmp_path: Path) -> None:

@@ -146,10 +146,30 @@ def _check_header_value(value: str) -> str:
     return value
 
 
+_PG_URL_HINT = "use postgresql://user@host:5432/dbname"
+
+
 def _check_store_url(value: str) -> str:
     if not re.match(r"^(sqlite|postgres|postgresql)://", value):
-        raise ValueError(f"{value!r} is not a store URL (use sqlite:///path/to/feedsvc.db)")
+        raise ValueError(f"{value!r} is not a store URL (use sqlite:///path/to/feedsvc.db or "
+                         "postgresql://user@host:5432/dbname)")
+    if value.startswith("postgres"):
+        _check_postgres_url(value)
     return value
+
+
+def _check_postgres_url(value: str) -> None:
+    """What can be known of a PostgreSQL URL without connecting: a database name, a port number."""
+    parts = urlsplit(value)
+    shown = value.replace(f":{parts.password}@", ":***@") if parts.password else value
+    if re.search(r"[\x00-\x20\x7f]", value):
+        raise ValueError(f"{shown!r} is not a PostgreSQL URL: spaces or control characters ({_PG_URL_HINT})")
+    try:
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number in 0-65535)
+    except ValueError:
+        raise ValueError(f"{shown!r} is not a PostgreSQL URL: bad port ({_PG_URL_HINT})") from None
+    if not parts.path.strip("/"):
+        raise ValueError(f"{shown!r} is not a PostgreSQL URL: no database name ({_PG_URL_HINT})")
 
 
 def _check_slug(value: str) -> str:
@@ -176,7 +196,9 @@ Regex = Annotated[str | None, AfterValidator(_check_regex)]
 Css = Annotated[str | None, AfterValidator(_check_css)]
 CssList = tuple[Annotated[str, AfterValidator(_check_css)], ...]
 HttpUrl = Annotated[str, AfterValidator(_check_url), WithJsonSchema({"type": "string", "pattern": "^https?://"})]
-StoreUrl = Annotated[str, AfterValidator(_check_store_url)]
+StoreUrl = Annotated[str, AfterValidator(_check_store_url), WithJsonSchema({
+    "type": "string", "pattern": "^(sqlite|postgres|postgresql)://",
+    "examples": ["sqlite:///feedsvc.db", "postgresql://feedsvc@127.0.0.1:5432/feedsvc"]})]
 HeaderValue = Annotated[str, AfterValidator(_check_header_value)]
 HostPort = Annotated[str, AfterValidator(_check_host_port), WithJsonSchema({
     "type": "string",

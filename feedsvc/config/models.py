@@ -110,7 +110,8 @@ class ServerConfig(_Strict):
 
 class StoreConfig(_Strict):
     url: StoreUrl = Field(
-        "sqlite:///feedsvc.db", description="sqlite:///path.db (relative to the working directory; postgresql:// later)"
+        "sqlite:///feedsvc.db",
+        description="sqlite:///path.db (relative to the working directory) or postgresql://user@host:5432/dbname",
     )
     max_entries: int = Field(100, ge=1, le=MAX_ENTRIES, description="Rolling window: newest N entries per section")
     max_age_days: int = Field(30, ge=1, le=MAX_AGE_DAYS, description="Rolling window: nothing older than this")

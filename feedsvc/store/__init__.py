@@ -2,14 +2,21 @@
 
 from feedsvc.errors import StoreError
 from feedsvc.store.base import Store
+from feedsvc.store.urls import shown_url
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "open_store", "shown_url"]
 
 
 def open_store(url: str) -> Store:
-    """A store for `url` (sqlite:///path.db; sqlite:///:memory: for tests). Call `await store.open()`."""
+    """A store for `url`: sqlite:///path.db (sqlite:///:memory: for tests) or
+    postgresql://user@host:port/dbname. Call `await store.open()`: it connects and migrates."""
     if url.startswith("sqlite:"):
         from feedsvc.store.sqlite import SQLiteStore
 
         return SQLiteStore.from_url(url)
-    raise StoreError(f"unsupported store URL {url!r} (use sqlite:///path.db)")
+    if url.startswith(("postgresql:", "postgres:")):
+        from feedsvc.store.postgres import PostgresStore
+
+        return PostgresStore.from_url(url)
+    raise StoreError(f"unsupported store URL {url!r} (use sqlite:///path.db or postgresql://user@host/dbname)")
+

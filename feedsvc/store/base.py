@@ -1,4 +1,4 @@
-"""The `Store` protocol: what every store (SQLite now, PostgreSQL later) promises.
+"""The `Store` protocol: what every store (SQLite, PostgreSQL) promises.
 
 The same contract tests (tests/test_store.py) run against every implementation.
 """
@@ -6,13 +6,18 @@ The same contract tests (tests/test_store.py) run against every implementation.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
 from feedsvc.model import Entry, RefreshReport, SectionState, UpsertResult, Validators
+from feedsvc.store.tables import TableReader, TableWriter
 
 
 class Store(Protocol):
+    # (schema version found, version left) by the last open(); equal when there was nothing to migrate.
+    migrated: tuple[int, int] | None
+
     async def open(self) -> None:
         """Connect and migrate the schema forward to the current version."""
 
@@ -72,3 +77,13 @@ class Store(Protocol):
     async def revisions(self) -> dict[tuple[str, str], int]: ...
 
     async def get_validators(self, url: str) -> Validators | None: ...
+
+    async def schema_version(self) -> int: ...
+
+    def snapshot(self) -> AbstractAsyncContextManager[TableReader]:
+        """Every table (feedsvc.store.tables) as of one moment, for copy-store."""
+        ...
+
+    def bulk_load(self) -> AbstractAsyncContextManager[TableWriter]:
+        """One write transaction to load whole tables into, for copy-store."""
+        ...

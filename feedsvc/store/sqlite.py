@@ -15,39 +15,28 @@ import functools
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 
 from feedsvc.errors import StoreError
 from feedsvc.model import Entry, RefreshReport, SectionState, UpsertResult, Validators
+from feedsvc.store import sqlite_writes
+from feedsvc.store.sqlite_dump import SQLiteTables
 from feedsvc.store.sqlite_rows import (
     ENTRY_FIELDS,
     NEWEST_FIRST,
     STATE_FIELDS,
     chunks,
-    distinct_entries,
     entries_from_rows,
-    entry_values,
     placeholders,
     state_from_row,
     utc_text,
 )
 from feedsvc.store.sqlite_schema import MIGRATIONS, Migration
-from feedsvc.store.sqlite_writes import (
-    bump_revisions,
-    count_failed_fetches,
-    delete_orphans,
-    ensure_section,
-    insert_entry,
-    list_entries,
-    record_report,
-    stored_entries,
-    trim_section,
-    update_entry,
-    write_validators,
-)
+from feedsvc.store.sqlite_writes import ensure_section, record_report
+from feedsvc.store.upsert import PreparedUpsert
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -81,6 +70,8 @@ class SQLiteStore:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        # (version found, version left) by the last open(); equal when there was nothing to migrate.
+        self.migrated: tuple[int, int] | None = None
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> SQLiteStore:
@@ -98,7 +89,7 @@ class SQLiteStore:
             return
         try:
             self._writer = await self._connect(query_only=False)
-            await self._migrate()
+            self.migrated = await self._migrate()
             if self.path == ":memory:":
                 self._reader = self._writer
             else:
@@ -136,7 +127,7 @@ class SQLiteStore:
             raise
         return conn
 
-    async def _migrate(self) -> None:
+    async def _migrate(self) -> tuple[int, int]:
         target = len(self._migrations)
         async with self._transaction() as db:
             await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
@@ -154,6 +145,7 @@ class SQLiteStore:
                 await db.execute("INSERT INTO schema_version (version) VALUES (?)", (target,))
             elif current != target:
                 await db.execute("UPDATE schema_version SET version = ?", (target,))
+        return current, target
 
     @_translated
     async def schema_version(self) -> int:
@@ -210,63 +202,13 @@ class SQLiteStore:
         report: RefreshReport | None = None,
         also_list: Sequence[str] = (),
     ) -> UpsertResult:
-        """See `Store.upsert`. Counts are from the section's point of view: `inserted` entries are new
-        in its feed (even if another section listed them first), `updated` ones changed content,
-        `removed` ones left it by the window; entries the window drops on arrival count as unchanged.
-        """
-        if report is not None and (report.site, report.section) != (site, section):
-            raise StoreError(f"report for {report.site}/{report.section} given to upsert of {site}/{section}")
+        """See `Store.upsert` and `PreparedUpsert.run`."""
         # Convert every value before BEGIN, so bad input never opens a transaction.
-        now_s = utc_text(now)
-        try:
-            cutoff = utc_text(now - timedelta(days=max_age_days))
-        except OverflowError:
-            cutoff = ""  # a window reaching past year 1: no age limit
-        batch = [(entry, entry.hash, entry_values(entry)) for entry in distinct_entries(entries)]
-
+        prepared = PreparedUpsert(
+            site, section, entries, now=now, max_entries=max_entries, max_age_days=max_age_days,
+            section_title=section_title, validators=validators, report=report, also_list=also_list)
         async with self._transaction() as db:
-            await ensure_section(db, site, section, section_title)
-            before = {row[0] for row in await db.execute_fetchall(
-                "SELECT entry_id FROM section_entries WHERE site = ? AND section = ?", (site, section))}
-            stored = await stored_entries(db, site, [entry.url for entry, _, _ in batch])
-            listed: list[int] = []
-            changed: set[int] = set()
-            failed: list[int] = []  # partial entries whose article failed (again) in this refresh
-            for entry, digest, values in batch:
-                row = stored.get(entry.url)
-                if row is None:
-                    listed.append(await insert_entry(db, site, entry, digest, values, now_s))
-                    if entry.partial:
-                        failed.append(listed[-1])
-                    continue
-                entry_id, old_digest, old_partial = row
-                listed.append(entry_id)
-                if entry.partial and old_partial:
-                    failed.append(entry_id)
-                # A partial entry (list link only) never overwrites a complete article.
-                if digest == old_digest or (entry.partial and not old_partial):
-                    continue
-                await update_entry(db, entry_id, digest, values, now_s)
-                changed.add(entry_id)
-            await count_failed_fetches(db, failed)
-            if also_list:
-                known = await stored_entries(db, site, [url for url in also_list if url not in stored])
-                listed.extend(entry_id for entry_id, _, _ in known.values())
-            await list_entries(db, site, section, listed, now_s)
-            after = await trim_section(db, site, section, max_entries, cutoff)
-            await delete_orphans(db, site)
-            await bump_revisions(db, site, section, before != after or bool(changed & after), changed)
-            for url, found in (validators or {}).items():
-                await write_validators(db, url, found)
-            if report is not None:
-                await record_report(db, report)
-
-        newly = after - before
-        updated = len(changed - newly)
-        return UpsertResult(
-            inserted=len(newly), updated=updated, unchanged=len(batch) - len(newly) - updated,
-            removed=len(before - after),
-        )
+            return await prepared.run(sqlite_writes, db)
 
     @_translated
     async def record_attempt(self, report: RefreshReport) -> SectionState:
@@ -385,3 +327,27 @@ class SQLiteStore:
             rows = list(await db.execute_fetchall(
                 "SELECT etag, last_modified FROM validators WHERE url = ?", (url,)))
         return Validators(etag=rows[0][0], last_modified=rows[0][1]) if rows else None
+
+    # -- whole-store copies (feedsvc copy-store) ---------------------------------------------------
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[SQLiteTables]:
+        """Every table as of one moment (one read transaction)."""
+        try:
+            async with self._reading() as db:
+                await db.execute("BEGIN")
+                try:
+                    yield SQLiteTables(db)
+                finally:
+                    await db.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store {self.path}: {exc}") from exc
+
+    @asynccontextmanager
+    async def bulk_load(self) -> AsyncIterator[SQLiteTables]:
+        """One write transaction for loading whole tables; committed when the block ends cleanly."""
+        try:
+            async with self._transaction() as db:
+                yield SQLiteTables(db)
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store {self.path}: {exc}") from exc

@@ -1,5 +1,6 @@
-"""Conversions between model records and SQLite rows, and the SQL fragments both sides share.
+"""Conversions between model records and store rows, and the SQL fragments both sides share.
 
+Named for SQLite, where they began; the PostgreSQL store uses them unchanged (same columns, same text).
 Times are stored as fixed-width UTC ISO-8601 text, so string order is time order in SQL and Python.
 """
 

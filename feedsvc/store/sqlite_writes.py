@@ -57,6 +57,13 @@ async def delete_orphans(db: aiosqlite.Connection, site: str) -> None:
     )
 
 
+async def listed_ids(db: aiosqlite.Connection, site: str, section: str) -> set[int]:
+    """The ids of the entries the section lists now."""
+    rows = await db.execute_fetchall(
+        "SELECT entry_id FROM section_entries WHERE site = ? AND section = ?", (site, section))
+    return {row[0] for row in rows}
+
+
 async def stored_entries(
     db: aiosqlite.Connection, site: str, urls: list[str],
 ) -> dict[str, tuple[int, str, bool]]:
