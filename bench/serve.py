@@ -401,7 +401,7 @@ def count_instructions(root: Path, db: Path, name: str, max_age: int, requests: 
             counts[labels[label.group(1) or label.group(2)]] = int(total.group(1)) / (requests // 8 * 8)
     if len(counts) != len(labels):
         raise SystemExit(f"callgrind dumps missing for {name}: got {sorted(counts)}")
-    return counts
+    return {row: counts[row] for row in labels.values()}
 
 
 def instructions(root: Path, db: Path, names: list[str], requests: int) -> None:

@@ -30,11 +30,10 @@ import atexit
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.abc import AbstractAccessLogger
 
 _LINE = '%s [%s] "%s %s HTTP/%d.%d" %d %d "%s" "%s"'
@@ -56,48 +55,64 @@ def fields(remote: str, method: str, path: str, version: tuple[int, int], status
 
 
 class _LocalTime:
-    """`logging.Formatter`'s default asctime ("2026-11-30 07:20:19,123", local time), its second's text
-    made once per second."""
+    """`logging.Formatter`'s default asctime ("2026-11-30 07:20:19,123", local time): made once per
+    millisecond, its second's text once per second."""
 
-    __slots__ = ("_second", "_text")
+    __slots__ = ("_milli", "_second", "_text", "_stamp")
 
     def __init__(self) -> None:
-        self._second = -1
-        self._text = ""
+        self._milli = self._second = -1
+        self._text = self._stamp = ""
 
     def __call__(self, created: float) -> str:
-        second = int(created)
-        if second != self._second:
-            self._second = second
-            self._text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-        return f"{self._text},{int((created - second) * 1000):03d}"
+        milli = int(created * 1000)
+        if milli != self._milli:
+            self._milli = milli
+            second = milli // 1000
+            if second != self._second:
+                self._second = second
+                self._text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+            self._stamp = f"{self._text},{milli % 1000:03d}"
+        return self._stamp
 
 
-@dataclass(eq=False)
+def _escaped(text: str) -> str:
+    return text.replace("%", "%%")
+
+
 class DirectWriter:
-    """Buffered access lines for one StreamHandler, framed as its formatter frames a message."""
+    """Buffered access lines for one StreamHandler, framed as its formatter frames a message:
+    prefix + asctime + middle + message + suffix, or prefix + message + suffix (`middle` None)."""
 
-    handler: logging.StreamHandler[Any]
-    prefix: str
-    middle: str | None  # None: the formatter writes no time; else the text between the time and the message
-    suffix: str
-    lines: list[str] = field(default_factory=list)
-    asctime: _LocalTime = field(default_factory=_LocalTime)
-    _timer: asyncio.TimerHandle | None = None
+    def __init__(self, handler: logging.StreamHandler[Any], prefix: str, middle: str | None, suffix: str) -> None:
+        self.handler = handler
+        self.timed = middle is not None
+        tail = _escaped(suffix + handler.terminator)
+        head = _escaped(prefix) + ("%s" + _escaped(middle) if middle is not None else "")
+        self._text = head + "%s" + tail  # for write(): any message
+        self._line = head + _LINE + tail  # for add(): an access line's parts, formatted in one go
+        self.lines: list[str] = []
+        self.asctime = _LocalTime()
+        self._timer: asyncio.TimerHandle | None = None
 
-    def write(self, created: float, line: str) -> None:
-        lines = self.lines
-        if self.middle is None:
-            lines.append(self.prefix + line + self.suffix)
-        else:
-            lines.append(self.prefix + self.asctime(created) + self.middle + line + self.suffix)
-        if len(lines) >= FLUSH_LINES:
-            self.flush()
-        elif self._timer is None:
+    def write(self, created: float, message: str) -> None:
+        """Buffer `message` as logged at `created` (Unix seconds)."""
+        self.lines.append(self._text % ((self.asctime(created), message) if self.timed else (message,)))
+        self._added()
+
+    def add(self, created: float, parts: tuple[Any, ...]) -> None:
+        """Buffer the access line of `parts` (the values of aiohttp's default format, in order)."""
+        self.lines.append(self._line % ((self.asctime(created), *parts) if self.timed else parts))
+        self._added()
+
+    def _added(self) -> None:
+        if self._timer is None:
             try:
                 self._timer = asyncio.get_running_loop().call_later(FLUSH_DELAY, self.flush)
             except RuntimeError:  # no running loop: nothing would flush later
                 self.flush()
+        elif len(self.lines) >= FLUSH_LINES:
+            self.flush()
 
     def flush(self) -> None:
         if self._timer is not None:
@@ -147,7 +162,7 @@ def _frame(logger: logging.Logger, handler: logging.StreamHandler[Any]) -> Direc
         record = logger.makeRecord(logger.name, logging.INFO, "(access log)", 0, "%s", (message,), None,
                                    extra=fields("-", method, message, (1, 1), 200, 0, "-", "-", created / 1e9))
         # Every time-dependent attribute of a record from these probe times, as if logged then.
-        record.created, record.msecs, record.relativeCreated = created, (created % 1) * 1000, created * 7
+        record.created, record.msecs, record.relativeCreated = created, int(created * 1000) % 1000, created * 7
         try:
             text = formatter.format(record)
         except Exception:
@@ -164,7 +179,7 @@ def _frame(logger: logging.Logger, handler: logging.StreamHandler[Any]) -> Direc
     if len(frames) != 1:
         return None
     prefix, middle, suffix = frames.pop()
-    return DirectWriter(handler, prefix, middle, suffix + handler.terminator)
+    return DirectWriter(handler, prefix, middle, suffix)
 
 
 def direct_writer(logger: logging.Logger) -> DirectWriter | None:
@@ -215,29 +230,28 @@ class AccessLog(AbstractAccessLogger):
         # Read by aiohttp per connection: with INFO off, requests are not even timed.
         return self.logger.isEnabledFor(logging.INFO)
 
-    def _stamp_of(self, start: float) -> str:
-        """The local time `start` as the line shows it, made again only when the second changes."""
-        second = int(start)
-        if second != self._second:
-            self._second = second
-            self._stamp = datetime.fromtimestamp(second).astimezone().strftime("%d/%b/%Y:%H:%M:%S %z")
+    def _stamp_of(self, second: int) -> str:
+        """Local time `second` as the line shows it: made again only when the second changes."""
+        self._second = second
+        self._stamp = datetime.fromtimestamp(second).astimezone().strftime("%d/%b/%Y:%H:%M:%S %z")
         return self._stamp
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         # `time` is how long the request took: the stamp is when it started, as in aiohttp's line.
+        # Once per request: the attribute reads, the tuple and one %-format are all it costs.
         now = _now()
+        start = int(now - time)
+        stamp = self._stamp if start == self._second else self._stamp_of(start)
         headers = request.headers
         version = request.version
-        args = (request.remote or "-", self._stamp_of(now - time), request.method, request.path_qs,
-                version.major, version.minor, response.status, response.body_length,
-                headers.get("Referer", "-"), headers.get("User-Agent", "-"))
+        parts = (request.remote or "-", stamp, request.method, request.path_qs, version.major, version.minor,
+                 response.status, response.body_length, headers.get(hdrs.REFERER, "-"), headers.get(hdrs.USER_AGENT, "-"))
         direct = self._direct
         if direct is not None:
-            direct.write(now, _LINE % args)
+            direct.add(now, parts)
             return
         logger = self.logger
         # What Logger.info does, less findCaller: makeRecord and handle are Logger's public API.
         logger.handle(logger.makeRecord(
-            logger.name, logging.INFO, "(access log)", 0, _LINE, args, None,
-            extra=fields(args[0], args[2], args[3], version, args[6], args[7], args[8], args[9], time)))
-
+            logger.name, logging.INFO, "(access log)", 0, _LINE, parts, None,
+            extra=fields(parts[0], parts[2], parts[3], version, parts[6], parts[7], parts[8], parts[9], time)))
