@@ -1,17 +1,26 @@
-"""Feed serving throughput with wrk: feedsvc beside nginx serving the same bytes as static files.
+"""Feed serving throughput with wrk: feedsvc beside plain aiohttp and nginx serving the same bytes.
 
-    python bench/serve.py [--duration 5] [--rounds 1] [--connections 32] [--no-access-log] [--behind-nginx]
+    python bench/serve.py [--duration 5] [--rounds 1] [--connections 32] [--servers A,B] [--behind-nginx]
+    python bench/serve.py --instructions [--requests 1000] [--servers A,B]
 
 Fills a temporary SQLite store with two sections of realistic Chinese entries (the replica site's
 articles from seeds/articles.yaml, written through the store API): a 12 KB feed (6 entries) and a
-33 KB one (20 entries), both RSS. Starts the real app in a subprocess on a loopback port the way
-`feedsvc serve` runs it (serve_until_signal: aiohttp's AppRunner, access log on, logged at INFO to
-a file), once on asyncio's event loop ("aiohttp") and, when uvloop is installed, once on uvloop's
-("aiohttp+uvloop"); --no-access-log adds a run with the access log off ("aiohttp nolog"), to show
-what it costs. nginx serves feedsvc's own bytes as static files (`gzip_static on`, `etag on`,
-one worker process, as feedsvc is one process; every request access-logged, as by feedsvc). Each gets `wrk -t1 -c32` per feed for a full GET
-(identity), a gzip GET and a 304 (If-None-Match with the ETag). Prints requests/s and the ratios to
-nginx: medians over --rounds, servers taken in rotating order.
+33 KB one (20 entries), both RSS. Starts each server in a subprocess on a loopback port (SERVERS):
+the real app the way `feedsvc serve` runs it (serve_until_signal: aiohttp's AppRunner, access log
+on, logged at INFO to a file) on asyncio's loop ("aiohttp"), the same with the access log off
+("aiohttp nolog") and on uvloop's loop when uvloop is installed ("aiohttp+uvloop"); and a hello-world
+aiohttp app answering the same prebuilt bytes and headers with no middleware and no access log
+("plain aiohttp": the framework's floor). nginx serves feedsvc's own bytes as static files
+(`gzip_static on`, `etag on`, one worker process, as feedsvc is one process; every request
+access-logged, as by feedsvc). Each gets `wrk -t1 -c32` per feed for a full GET (identity), a gzip GET
+and a 304 (If-None-Match with the ETag). Prints median requests/s over --rounds (servers taken in
+rotating order) and each server's ratio to nginx: the median of its per-round ratios, and their range.
+
+--instructions: instead, CPU instructions per request of each aiohttp server, run under valgrind's
+callgrind: after a warm-up the counters are zeroed, exactly --requests requests are sent (8 keep-alive
+connections) and the counters dumped. User space only (not the kernel's socket work), every thread of
+the server; steady on a busy machine, where req/s are not. Timing-based caches (the access log's
+per-millisecond time text) hit less under valgrind's slowness than at full speed.
 
 --behind-nginx: instead, the same feeds through deploy/nginx.conf (proxy_cache in front of feedsvc;
 only its ports and paths changed) beside nginx static. The feeds' max-age is --max-age seconds (2 by
@@ -19,7 +28,7 @@ default), so nginx revalidates during the runs; the requests feedsvc sees meanwh
 from its access log and printed with their statuses.
 
 Every run is bounded (--duration seconds) and every server is stopped at the end.
-Needs wrk and nginx (`apt-get install wrk nginx`).
+Needs wrk and nginx (`apt-get install wrk nginx`); --instructions needs valgrind.
 """
 
 from __future__ import annotations
