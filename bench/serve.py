@@ -19,8 +19,10 @@ rotating order) and each server's ratio to nginx: the median of its per-round ra
 --instructions: instead, CPU instructions per request of each aiohttp server, run under valgrind's
 callgrind: after a warm-up the counters are zeroed, exactly --requests requests are sent (8 keep-alive
 connections) and the counters dumped. User space only (not the kernel's socket work), every thread of
-the server; steady on a busy machine, where req/s are not. Timing-based caches (the access log's
-per-millisecond time text) hit less under valgrind's slowness than at full speed.
+the server; steady on a busy machine, where req/s are not. Under valgrind's slowness what depends on
+time costs more per request than at full speed: the access log's time text (made once per
+millisecond) is made for every line, and its buffer is written every 0.1 s in batches of tens of
+lines, not hundreds (about 10k of the access line's ~30k instructions).
 
 --behind-nginx: instead, the same feeds through deploy/nginx.conf (proxy_cache in front of feedsvc;
 only its ports and paths changed) beside nginx static. The feeds' max-age is --max-age seconds (2 by
