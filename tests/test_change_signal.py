@@ -7,7 +7,7 @@ change committed while it was down is not lost. On SQLite there is no signal: re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from feedsvc.app import build_app
 from feedsvc.config import Config
 from feedsvc.render import FORMATS
-from feedsvc.store import Store, open_store
+from feedsvc.store import SignalUp, Store, StoreChange, open_store
 from feedsvc.store.postgres_listen import APPLICATION_NAME, listen_changes
 from feedsvc.web import STORE_FOLLOWER, FeedCache, StoreFollower
 from tests.support import NOW, until
@@ -51,7 +51,7 @@ async def replicas_fixture(writer: Store, pg_url: str) -> AsyncIterator[list[Cli
     for client in clients:
         await client.start_server()
     try:
-        await until(lambda: all(c.app[STORE_FOLLOWER].signal == "listening" for c in clients),  # type: ignore[index]
+        await until(lambda: all(c.app[STORE_FOLLOWER].signal == "listening" for c in clients),
                     "both replicas listening")
         yield clients
     finally:
@@ -59,9 +59,10 @@ async def replicas_fixture(writer: Store, pg_url: str) -> AsyncIterator[list[Cli
             await client.close()
 
 
-async def feed(client: Client, fmt: str = "rss", gzip: bool = False, **headers: str) -> tuple[int, bytes, str]:
-    headers["Accept-Encoding"] = "gzip" if gzip else "identity"
-    resp = await client.get(f"/{SITE}/cixi.{fmt}", headers=headers)
+async def feed(client: Client, fmt: str = "rss", gzip: bool = False,
+               headers: dict[str, str] | None = None) -> tuple[int, bytes, str]:
+    sent = {**(headers or {}), "Accept-Encoding": "gzip" if gzip else "identity"}
+    resp = await client.get(f"/{SITE}/cixi.{fmt}", headers=sent)
     return resp.status, await resp.read(), resp.headers.get("ETag", "")
 
 
@@ -92,7 +93,7 @@ async def test_a_change_is_served_by_every_replica_with_the_same_bytes_and_etag(
     await write_and_see_served(writer, replicas, [make_entry(9), *ENTRIES], hours=1)
     for client in replicas:
         # A reader holding the old ETag gets the new feed (200) with the new ETag, not a 304.
-        status, body, etag = await feed(client, **{"If-None-Match": old_etag})
+        status, body, etag = await feed(client, headers={"If-None-Match": old_etag})
         assert status == 200 and etag != old_etag and "第9篇".encode() in body
         ready = await (await client.get("/readyz")).json()
         assert ready["change_signal"] == {"state": "listening", "lost_since": None, "reason": None}
@@ -116,7 +117,7 @@ async def test_a_killed_listen_connection_comes_back_and_the_next_change_arrives
         await until(listening_again, "both listen connections back")
     finally:
         await db.close()
-    await until(lambda: all(c.app[STORE_FOLLOWER].signal == "listening" for c in replicas),  # type: ignore[index]
+    await until(lambda: all(c.app[STORE_FOLLOWER].signal == "listening" for c in replicas),
                 "both replicas listening again")
     for client in replicas:
         metrics = await (await client.get("/metrics")).text()
@@ -162,3 +163,32 @@ async def test_sqlite_has_no_signal_and_polls(tmp_path: Path) -> None:
     async with TestClient(TestServer(build_app(config, schedule=False), host="127.0.0.1")) as client:
         ready = await (await client.get("/readyz")).json()
         assert ready == {"status": "ready"}  # no change_signal: nothing to report
+
+
+async def test_a_signal_that_fails_outright_leaves_polling_in_its_place(tmp_path: Path, caplog: Any) -> None:
+    """The signal is the edge here: one that breaks (a bug, not a dropped connection, which it handles
+    itself) must not leave the cache deaf to changes. It is logged once and the revisions are polled."""
+    store = open_store(f"sqlite:///{tmp_path / 'one.db'}")
+    await store.open()
+    await fill(store, "cixi", ENTRIES[:3])
+    cache = FeedCache(web_config(f"sqlite:///{tmp_path / 'one.db'}"), store)
+    follower = StoreFollower(cache, store, poll_interval=0.05)
+
+    async def breaking() -> AsyncGenerator[StoreChange, None]:
+        yield SignalUp()
+        raise RuntimeError("the signal broke")
+
+    following = asyncio.create_task(follower.follow_changes(breaking()))
+    try:
+        old = await cache.feed(SITE, "cixi", "rss")
+        await until(lambda: follower.signal == "lost: the signal broke", "the signal reported lost")
+        assert "change signal failed (RuntimeError: the signal broke)" in caplog.text
+        await fill(store, "cixi", [make_entry(6), *ENTRIES], now=NOW + timedelta(hours=4))
+
+        async def served_new() -> bool:
+            return (await cache.feed(SITE, "cixi", "rss")).plain.etag != old.plain.etag
+        await until(served_new, "the change found by polling")
+    finally:
+        following.cancel()
+        await asyncio.gather(following, return_exceptions=True)
+        await store.close()

@@ -119,7 +119,7 @@ async def get(client: TestClient[Any, Any], path: str, gzip: bool = False) -> tu
 
 
 async def test_the_app_keeps_its_feeds_within_the_budget_and_reports_it(client: TestClient[Any, Any]) -> None:
-    cache = client.app[FEED_CACHE]  # type: ignore[index]
+    cache = client.app[FEED_CACHE]
     assert cache.max_bytes == MiB
     first = {fmt: await get(client, f"/{SITE}/s0.{fmt}") for fmt in FORMATS}
     assert sum(len(body) for body, _ in first.values()) > MiB // 4  # the budget holds few such sections

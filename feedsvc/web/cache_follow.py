@@ -54,7 +54,17 @@ class StoreFollower:
             await asyncio.gather(task, return_exceptions=True)
 
     async def follow_changes(self, changes: AsyncGenerator[StoreChange, None]) -> None:
-        """Drop what the change signal says changed; poll while it is lost; resync when it is back."""
+        """Drop what the change signal says changed; poll while it is lost; resync when it is back.
+        Should the signal itself fail (it is not meant to), polling takes over for good."""
+        try:
+            await self._follow(changes)
+        except Exception as exc:  # noqa: BLE001 - logged as one line; the cache must keep seeing changes
+            log.error("feed cache: change signal failed (%s: %s); polling store revisions instead",
+                      type(exc).__name__, exc)
+            self._signal(False, f"lost: {exc}")
+            await self._poll_forever()
+
+    async def _follow(self, changes: AsyncGenerator[StoreChange, None]) -> None:
         poller: asyncio.Task[None] | None = None
         try:
             async for change in changes:
@@ -93,7 +103,7 @@ class StoreFollower:
 
     def _signal(self, up: bool, state: str) -> None:
         self.signal = state
-        self.signal_lost_at = None if up else (self.signal_lost_at or self.clock())
+        self.signal_lost_at = None if up else (self.signal_lost_at or self.clock().replace(microsecond=0))
         if self.on_signal is not None:
             self.on_signal(up)
 
