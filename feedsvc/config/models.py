@@ -71,7 +71,7 @@ class _Strict(BaseModel):
 MAX_IDLE_TIMEOUT = timedelta(hours=1)
 MAX_CONNECTIONS = 100_000
 MIN_ADMIN_TOKEN = 16
-# The feed cache's budget: 64 MiB holds about 300 sections' three feeds of 100 KB (and their entries).
+# The feed cache's budget: 64 MiB holds about 280 sections' three feeds of 33 KB and their entries.
 DEFAULT_FEED_CACHE_BYTES = 64 * 1024**2
 MIN_FEED_CACHE_BYTES = 1024**2
 MAX_FEED_CACHE_BYTES = 64 * 1024**3

@@ -2,7 +2,8 @@
 
 A feed is rendered on its first request and again only when its section's store revision moves:
 `invalidate()` covers writes made in this process, the StoreFollower (cache_follow.py) another
-process's, from the store's change signal or by polling `poll_once()`. Serving an unchanged feed is a dict lookup: no query, no render.
+process's, from the store's change signal or by polling `poll_once()`. Serving an unchanged feed is
+a dict lookup: no query, no render.
 Concurrent requests for a feed being built share one build (one render for a thundering herd).
 
 Memory is bounded by `server.feed_cache_bytes` (cache_lru.py): rendered feeds (both encodings) and
