@@ -43,7 +43,7 @@ _REGION_SHARE = 0.15
 _SHORT_TEXT = 400  # a densest block shorter than this may be one part of a short text
 _CLASSED = etree.XPath(".//*[@class or @id]")
 # schema.org microdata: the element a page itself marks as its article's text, and the article around it.
-_DECLARED_BODY = etree.XPath(".//*[contains(concat(' ', normalize-space(@itemprop), ' '), ' articleBody ')]")
+_DECLARED_BODY = etree.XPath(".//*[@itemprop='articleBody']")
 _ARTICLE_TYPE = re.compile(r"schema\.org/(?:\w*Article|BlogPosting|Report|CreativeWork)\b", re.I)
 
 

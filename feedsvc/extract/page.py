@@ -35,7 +35,7 @@ _HIDDEN = etree.XPath(".//*[@hidden or contains(translate(@style, ' ', ''), 'dis
 # A block that holds a form control and, once the controls are gone, no more than a label's worth of
 # text (`新闻：` before a search box) is a widget. HTML5 parsing leaves a <form> written between table
 # tags empty, so a search box's cell is not inside the form that would have dropped it.
-_CONTROLS = etree.XPath(".//input[not(@type='hidden')] | .//select | .//textarea")
+_CONTROLS = ("input", "select", "textarea")
 _LABEL_CHARS = 12
 
 
@@ -106,7 +106,7 @@ class Page:
         """Drop invisible nodes, then number the remaining nodes in document order."""
         body = self.root.find("body")
         scope = body if body is not None else self.root
-        widgets = {_block_of(el) for el in elements(_CONTROLS(scope))}
+        widgets = {_block_of(el) for el in scope.iter(*_CONTROLS) if el.get("type") != "hidden"}
         etree.strip_elements(scope, *INVISIBLE_TAGS, with_tail=False)
         for block in widgets:
             if block is not None and block is not scope and len(squash(raw_text(block))) <= _LABEL_CHARS:
