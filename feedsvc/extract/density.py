@@ -14,23 +14,24 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from feedsvc.extract.html import BLOCK_TAGS, CHROME_TAGS, Node, class_and_id, elements
+from feedsvc.extract.html import BLOCK_TAGS, CHROME_TAGS, Node, class_and_id, elements, hint_pattern
 
 __all__ = ["CHROME_HINT", "DROP_TAGS", "NEGATIVE_HINT", "PLAYER_HINT", "POSITIVE_HINT", "BodyScores", "score_blocks", "score_body"]
 
 _PUNCT = re.compile(r"[，。！？；：、,!?;“”\"「」]")
-POSITIVE_HINT = re.compile(r"article|content|text|body|main|zoom|post|entry|detail|story|conte|news_?txt|正文", re.I)
-NEGATIVE_HINT = re.compile(
-    r"comment|footer|\bfoot|\bnav|menu|sidebar|\bside|relat|recommend|\bhot|rank|share|\bads?\b|advert|banner|"
-    r"copyright|crumb|toolbar|login|\btags?\b|keyword|pagination|pager|qrcode|popup|modal|widget|"
-    r"bdshare|jiathis|\bprint|\bmore\b|\blink",
-    re.I,
+
+
+POSITIVE_HINT = hint_pattern(r"article|content|text|body|main|zoom|post|entry|detail|story|conte|news_?txt|正文")
+NEGATIVE_HINT = hint_pattern(
+    r"comment|footer|\bfoot|\bnav|menu|sidebar|\bside|relat|recommend|\bhot|rank|share|\bad(?:s)?\b|advert|banner|"
+    r"copyright|crumb|toolbar|login|\btag(?:s)?\b|keyword|pagination|pager|qrcode|popup|modal|widget|"
+    r"bdshare|jiathis|\bprint|\bmore\b|\blink"
 )
 # A media player's box (`video-player`, `mplayer`, `xgplayer`): its text is the player's controls and
 # messages (倍速, 高清, 播放失败); body.py keeps the video or audio element in it.
-PLAYER_HINT = re.compile(r"player", re.I)
-CHROME_HINT = re.compile(
-    r"footer|\bfoot|copyright|comment|sidebar|\bnav\b|\bmenu|relate|recommend|\brank|" + PLAYER_HINT.pattern, re.I)
+PLAYER_HINT = hint_pattern(r"player")
+CHROME_HINT = hint_pattern(
+    r"footer|\bfoot|copyright|comment|sidebar|\bnav\b|\bmenu|relate|recommend|\brank|" + PLAYER_HINT.pattern)
 # Inside an article a form or a menu is a widget (search box, comment form), never text.
 DROP_TAGS = CHROME_TAGS | {"form", "menu"}
 # Text blocks are credited here; bare containers carry text only when it sits directly in them.

@@ -28,7 +28,7 @@ from selectolax.lexbor import LexborHTMLParser
 from feedsvc.errors import ExtractError
 
 __all__ = ["BLOCK_TAGS", "CHROME_TAGS", "INVISIBLE_TAGS", "Node", "SelectorError", "base_href", "class_and_id",
-           "clean_text", "compile_selector", "drop_tag", "drop_tree", "elements", "is_element", "parse_html",
+           "clean_text", "compile_selector", "drop_tag", "drop_tree", "elements", "hint_pattern", "is_element", "parse_html",
            "raw_text", "select", "squash", "text_of", "xml_safe"]
 
 # Plain lxml.etree elements: lxml.html's per-node Python class lookup costs more than everything
@@ -231,8 +231,17 @@ def is_element(node: object) -> bool:
 
 
 def class_and_id(el: Node) -> str:
-    """An element's class and id as one text, for the patterns that read them as hints (`content`, `nav`)."""
-    return f"{el.get('class') or ''} {el.get('id') or ''}"
+    """An element's class and id as one lowercased text, for the patterns that read them as hints
+    (`content`, `nav`)."""
+    return f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+
+
+def hint_pattern(pattern: str) -> re.Pattern[str]:
+    """`pattern` compiled for the lowercased class and id text `class_and_id` gives. A `\\bword`
+    alternative is written `word(?<!\\wword)`, the same match, so that every alternative starts with a
+    letter: the regex engine then skips ahead by first characters (with re.I or a leading \\b it tries
+    every alternative at every position, which made these searches a tenth of a page's extraction)."""
+    return re.compile(re.sub(r"\\b([a-z]+)", r"\1(?<!\\w\1)", pattern))
 
 
 def drop_tree(el: Node) -> None:
