@@ -89,6 +89,11 @@ def test_a_media_players_controls_are_not_text_and_its_video_stays() -> None:
     empty = player.replace(" src='https://v.example.cn/a.mp4'", "")
     entry = extract(article("<div class='content'>" + empty + "".join(f"<p>{p}</p>" for p in PARAS) + "</div>"))
     assert lines_of(entry) == PARAS and "<video" not in entry.content_html
+    # A box classed as a player with no media in it is no media player: a sports report's table stays.
+    stats = ("<div class='player-stats'><p>本场比赛中，张三得到全场最高的32分，另有8个篮板和5次助攻，"
+             "命中率超过六成。</p></div>")
+    entry = extract(article("<div class='content'>" + "".join(f"<p>{p}</p>" for p in PARAS) + stats + "</div>"))
+    assert "张三得到全场最高的32分" in text_of(entry)
 
 
 def test_the_text_a_page_marks_as_its_article_body_is_kept_beside_denser_notes() -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from feedsvc.extract.density import CHROME_HINT, DROP_TAGS, NEGATIVE_HINT, PLAYER_HINT, POSITIVE_HINT
+from feedsvc.extract.density import CHROME_HINT, DROP_TAGS, NEGATIVE_HINT, POSITIVE_HINT, is_player
 from feedsvc.extract.html import (
     BLOCK_TAGS,
     Node,
@@ -125,7 +125,7 @@ def _drop_chrome_nodes(el: Node) -> None:
         hint = class_and_id(node)
         if not hint.strip() or POSITIVE_HINT.search(hint):
             continue
-        if PLAYER_HINT.search(hint):
+        if is_player(node, hint):
             _keep_media(node)
             continue
         if CHROME_HINT.search(hint):

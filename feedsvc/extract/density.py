@@ -16,7 +16,8 @@ from lxml import etree
 
 from feedsvc.extract.html import BLOCK_TAGS, CHROME_TAGS, Node, class_and_id, elements, hint_pattern
 
-__all__ = ["CHROME_HINT", "DROP_TAGS", "NEGATIVE_HINT", "PLAYER_HINT", "POSITIVE_HINT", "BodyScores", "score_blocks", "score_body"]
+__all__ = ["CHROME_HINT", "DROP_TAGS", "NEGATIVE_HINT", "PLAYER_HINT", "POSITIVE_HINT", "BodyScores", "is_player",
+           "score_blocks", "score_body"]
 
 _PUNCT = re.compile(r"[，。！？；：、,!?;“”\"「」]")
 
@@ -27,11 +28,11 @@ NEGATIVE_HINT = hint_pattern(
     r"copyright|crumb|toolbar|login|\btag(?:s)?\b|keyword|pagination|pager|qrcode|popup|modal|widget|"
     r"bdshare|jiathis|\bprint|\bmore\b|\blink"
 )
-# A media player's box (`video-player`, `mplayer`, `xgplayer`): its text is the player's controls and
-# messages (倍速, 高清, 播放失败); body.py keeps the video or audio element in it.
+CHROME_HINT = hint_pattern(r"footer|\bfoot|copyright|comment|sidebar|\bnav\b|\bmenu|relate|recommend|\brank")
+# A media player's box (`video-player`, `mplayer`, `xgplayer`) around a video, audio or frame: its
+# text is the player's controls and messages (倍速, 高清, 播放失败); body.py keeps the media element.
+# (A `player-stats` table in a sports report holds no media and stays text.)
 PLAYER_HINT = hint_pattern(r"player")
-CHROME_HINT = hint_pattern(
-    r"footer|\bfoot|copyright|comment|sidebar|\bnav\b|\bmenu|relate|recommend|\brank|" + PLAYER_HINT.pattern)
 # Inside an article a form or a menu is a widget (search box, comment form), never text.
 DROP_TAGS = CHROME_TAGS | {"form", "menu"}
 # Text blocks are credited here; bare containers carry text only when it sits directly in them.
@@ -134,7 +135,8 @@ def score_blocks(root: Node) -> BodyScores:
     # the whole page (<div class="wrap has-sidebar">) describes the layout, not a chrome block.
     in_chrome: set[Node] = set()
     for el in elements(_CLASSED(scope)):
-        if CHROME_HINT.search(class_and_id(el)) and stats[el][0] < 0.9 * page_chars:
+        hint = class_and_id(el)
+        if (CHROME_HINT.search(hint) or is_player(el, hint)) and stats[el][0] < 0.9 * page_chars:
             in_chrome.add(el)
     for el in nodes:
         if el.getparent() in in_chrome:
@@ -189,6 +191,12 @@ def _with_declared(best: Node, declared: Node) -> Node:
         if el.get("itemscope") is not None and _ARTICLE_TYPE.search(el.get("itemtype") or ""):
             return common
     return best
+
+
+def is_player(el: Node, hint: str) -> bool:
+    """A media player's box: classed as a player (`hint` is its class_and_id) and holding a video,
+    an audio or a frame."""
+    return bool(PLAYER_HINT.search(hint)) and any(True for _ in el.iter("video", "audio", "iframe"))
 
 
 def _whole_text(best: Node, stats: Stats, chrome: set[Node]) -> Node:
