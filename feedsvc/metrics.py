@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from datetime import datetime
 from importlib import metadata
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client.core import CounterMetricFamily, Metric
 
 from feedsvc.model import RefreshReport
 
@@ -45,6 +46,47 @@ def _section_series(m: Metrics) -> list[tuple[Counter | Gauge | Histogram, tuple
     """Every per-section family, with the values its one label after site and section takes (or none)."""
     return [(m.refreshes, OUTCOMES), (m.refresh_duration, ()), (m.last_success, ()), (m.consecutive_failures, ()),
             (m.articles, ("extracted", "failed")), (m.entries_stored, ("inserted", "updated"))]
+
+
+class RequestCounts:
+    """The per-request counters, as plain integers a collector exports when scraped.
+
+    A prometheus_client `Counter` takes a lock on every `inc()` (and `labels()` another, with checks of
+    its arguments): on the serving path that is a noticeable part of answering a cached feed
+    (bench/serve.py --instructions). These counts are only ever changed on the event loop's thread, so
+    `+= 1` needs no lock; a scrape (on the same thread) reads them whole. The keys are bounded as the
+    labels are: a known format or "other", a route pattern, a status feedsvc answers with.
+    """
+
+    def __init__(self) -> None:
+        self.feeds: dict[tuple[str, int], int] = {}  # (format, status) -> requests
+        self.routes: dict[tuple[str, int], int] = {}  # (route pattern, status) -> requests
+        self.cache_hits = 0
+        self.cache_misses = 0
+        self.created = time.time()
+        # When each labelled series was first counted, by the dict it is counted in.
+        self._created: dict[tuple[int, str, int], float] = {}
+
+    def first(self, counts: dict[tuple[str, int], int], key: tuple[str, int]) -> None:
+        """Count the first request of a series (`counts[key] += 1` raised KeyError)."""
+        counts[key] = 1
+        self._created[(id(counts), *key)] = time.time()
+
+    def collect(self) -> Iterator[Metric]:
+        """The families as a prometheus_client collector yields them (`registry.register(self)`)."""
+        for name, doc, label, counts in (
+                ("feedsvc_feed_requests", "Requests for /{site}/{section}.{format} by format and HTTP status.",
+                 "format", self.feeds),
+                ("feedsvc_http_requests", "Requests for anything but a feed, by route pattern and HTTP status.",
+                 "route", self.routes)):
+            family = CounterMetricFamily(name, doc, labels=[label, "status"])
+            for (value, status), n in sorted(counts.items()):
+                family.add_metric([value, str(status)], n, created=self._created.get((id(counts), value, status)))
+            yield family
+        yield CounterMetricFamily("feedsvc_feed_cache_hits", "Feed requests answered from a rendering already "
+                                  "cached.", value=self.cache_hits, created=self.created)
+        yield CounterMetricFamily("feedsvc_feed_cache_misses", "Feed requests that had to wait for a rendering.",
+                                  value=self.cache_misses, created=self.created)
 
 
 def refresh_outcome(report: RefreshReport) -> str:
@@ -97,12 +139,6 @@ class Metrics:
         self.entries_stored = Counter(
             "feedsvc_entries_stored", "Entries written to the store by refreshes: inserted or updated.",
             ["site", "section", "change"], registry=registry)
-        self.feed_requests = Counter(
-            "feedsvc_feed_requests", "Requests for /{site}/{section}.{format} by format and HTTP status.",
-            ["format", "status"], registry=registry)
-        self.http_requests = Counter(
-            "feedsvc_http_requests", "Requests for anything but a feed, by route pattern and HTTP status.",
-            ["route", "status"], registry=registry)
         self.render_duration = Histogram(
             "feedsvc_render_duration_seconds", "Time to render (and gzip) one feed or filtered view.",
             ["format"], buckets=_RENDER_BUCKETS, registry=registry)
@@ -111,11 +147,6 @@ class Metrics:
             "(given up after its attempts, or refused).", ["outcome"], registry=registry)
         for outcome in WEBSUB_OUTCOMES:
             self.websub_publishes.labels(outcome)
-        self.feed_cache_hits = Counter(
-            "feedsvc_feed_cache_hits", "Feed requests answered from a rendering already cached.",
-            registry=registry)
-        self.feed_cache_misses = Counter(
-            "feedsvc_feed_cache_misses", "Feed requests that had to wait for a rendering.", registry=registry)
         self.feed_cache_bytes = Gauge(
             "feedsvc_feed_cache_bytes", "Bytes the feed cache holds (rendered feeds in both encodings, views and "
             "the entries they came from; roughly), within server.feed_cache_bytes.", registry=registry)
@@ -145,6 +176,8 @@ class Metrics:
             self.config_reloads.labels(outcome)
         self.config_last_reload_ok.set(1)
         self.config_last_reload_time.set(time.time())
+        self.requests = RequestCounts()
+        registry.register(self.requests)
         build = Info("feedsvc_build", "The running feedsvc's version and Python.", registry=registry)
         build.info({"version": version or _version(), "python": platform.python_version()})
         self.follow(self.hosts, added=sections)
@@ -205,7 +238,11 @@ class Metrics:
 
     def feed_cache(self, hit: bool) -> None:
         """Count one feed lookup in the render cache (FeedCache's on_lookup)."""
-        (self.feed_cache_hits if hit else self.feed_cache_misses).inc()
+        counts = self.requests
+        if hit:
+            counts.cache_hits += 1
+        else:
+            counts.cache_misses += 1
 
     def watch_feed_cache(self, size: Callable[[], float], count: Callable[[], float]) -> None:
         """Read the feed cache's bytes and entries when scraped (nothing on the serving path)."""

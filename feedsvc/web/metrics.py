@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from prometheus_client import Counter
 from prometheus_client.exposition import choose_encoder
 
 from feedsvc.config import Config
@@ -24,6 +23,7 @@ from feedsvc.web.representation import SERVER
 METRICS = web.AppKey("feedsvc.metrics", Metrics)
 FEED_ROUTE = "/{site}/{section}.{fmt}"
 _CATCH_ALL = "/{tail}"  # the canonical form of make_app's last route, "/{tail:.*}"
+_FEED = "\0feed"  # the label of the feed route, compared by identity (no pattern looks like it)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -52,30 +52,38 @@ def follow_config(metrics: Metrics) -> Callable[[ConfigChange], None]:
 
 def request_counter(metrics: Metrics) -> Middleware:
     """An aiohttp middleware counting every request, once, by its answer's status."""
-    feeds = metrics.feed_requests
-    others = metrics.http_requests
+    counts = metrics.requests
+    feeds, routes, first = counts.feeds, counts.routes, counts.first
     known = frozenset(FORMATS)
-    # Each labelled counter looked up once: `labels()` takes a lock and checks its arguments on every
-    # call (3.4 µs against 0.9 µs for the increment alone). Bounded: formats, routes, our statuses.
-    children: dict[tuple[str, str, int], Counter] = {}
+    # Each route's label, found from its pattern once: afterwards one dict lookup by the resource
+    # object (bounded: the route table's resources; None for aiohttp's own 404/405 answers).
+    labels: dict[web.AbstractResource | None, str] = {}
 
-    def child(kind: str, label: str, status: int) -> Counter:
-        key = (kind, label, status)
-        found = children.get(key)
-        if found is None:
-            family = feeds if kind == "feed" else others
-            found = children[key] = family.labels(label, str(status))
-        return found
+    def label_of(resource: web.AbstractResource | None) -> str:
+        pattern = resource.canonical if resource is not None else OTHER
+        label = labels[resource] = _FEED if pattern == FEED_ROUTE else OTHER if pattern == _CATCH_ALL else pattern
+        return label
 
     def count(request: web.Request, status: int) -> None:
         info = request.match_info
         resource = info.route.resource
-        pattern = resource.canonical if resource is not None else OTHER
-        if pattern == FEED_ROUTE:
+        try:
+            label = labels[resource]
+        except KeyError:
+            label = label_of(resource)
+        if label is _FEED:
             fmt = info.get("fmt", "")
-            child("feed", fmt if fmt in known else OTHER, status).inc()
+            key = (fmt if fmt in known else OTHER, status)
+            try:
+                feeds[key] += 1
+            except KeyError:
+                first(feeds, key)
         else:
-            child("route", OTHER if pattern == _CATCH_ALL else pattern, status).inc()
+            key = (label, status)
+            try:
+                routes[key] += 1
+            except KeyError:
+                first(routes, key)
 
     @web.middleware
     async def counted(request: web.Request, handler: Handler) -> web.StreamResponse:
