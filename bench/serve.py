@@ -139,13 +139,14 @@ async def fill(db: Path) -> None:
 def serve(db: Path, port: int, loop: str, max_age: int, access_log: bool) -> None:
     """The server process: the real app over the filled store, served as `feedsvc serve` serves it
     (serve_until_signal, access log on unless told), until SIGTERM."""
+    from feedsvc.logs import configure_logging
     from feedsvc.store import open_store
     from feedsvc.web import make_app, serve_until_signal
     from feedsvc.web.server import event_loop_factory
 
-    # As `feedsvc serve` sets logging up: INFO, so every request makes an access-log line (to stderr,
-    # which the parent sends to a file).
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # As `feedsvc serve` sets logging up (its default `--log-format text`): INFO, so every request makes
+    # an access-log line (to stderr, which the parent sends to a file).
+    configure_logging("text")
     if not access_log:  # what the access log costs: with INFO off for it, aiohttp skips it entirely
         logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 

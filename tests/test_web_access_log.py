@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
+from feedsvc.logs import LogHandler, TextFormatter
 from feedsvc.store import Store
 from feedsvc.web import access_log, make_app, serve_until_signal
 from feedsvc.web.access_log import FLUSH_DELAY, AccessLog, direct_writer
@@ -39,9 +40,11 @@ REQUESTS = [
     (raw_request("/nope/x.rss"), False),
     (raw_request(FEED, "HEAD"), True),
     (raw_request(FEED, Accept_Encoding="gzip"), False),
+    # U+009B (a C1 control, a terminal's CSI) in UTF-8: shown escaped when the format escapes.
+    (raw_request(FEED, User_Agent="reader \xc2\x9b[31m 2"), False),
 ]
-# A line's time fields: the request's start (aiohttp's [..] stamp) and the record's asctime.
-TIMES = re.compile(r"\[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\]|^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}", re.M)
+# A line's time fields: the record's asctime and how long the request took.
+TIMES = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}| \d+\.\dms ", re.M)
 
 
 class SubclassedHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -86,15 +89,24 @@ async def send_requests(store: Store, tmp_path: Path, logger: logging.Logger) ->
         await server.close()
 
 
+@pytest.mark.parametrize("setup", ["stdlib", "feedsvc"])
 async def test_direct_path_writes_what_logging_writes_buffered_until_flushed(
-        store: Store, tmp_path: Path, logger: logging.Logger) -> None:
-    through_logging = attach(logger, SubclassedHandler(io.StringIO()), logging.Formatter(TEXT_FORMAT))
+        store: Store, tmp_path: Path, logger: logging.Logger, setup: str) -> None:
+    """With the standard library's Formatter, and with feedsvc's own text logging (its handler, and its
+    formatter escaping control characters) as `feedsvc serve` sets it up."""
+    def formatter() -> logging.Formatter:
+        return logging.Formatter(TEXT_FORMAT) if setup == "stdlib" else TextFormatter()
+
+    through_logging = attach(logger, SubclassedHandler(io.StringIO()), formatter())
     assert direct_writer(logger) is None
     await send_requests(store, tmp_path, logger)
     expected = through_logging.getvalue()
     assert len(expected.splitlines()) == len(REQUESTS), expected
+    escaped = '"reader \\x9b[31m 2"' if setup == "feedsvc" else '"reader \x9b[31m 2"'
+    assert expected.splitlines()[-1].endswith(escaped), expected
 
-    direct = attach(logger, logging.StreamHandler(io.StringIO()), logging.Formatter(TEXT_FORMAT))
+    handler = logging.StreamHandler(io.StringIO()) if setup == "stdlib" else LogHandler(io.StringIO())
+    direct = attach(logger, handler, formatter())
     assert direct_writer(logger) is not None
     await send_requests(store, tmp_path, logger)
     # Written by the flush timer, FLUSH_DELAY after the first line (or when the server stopped).
@@ -102,9 +114,9 @@ async def test_direct_path_writes_what_logging_writes_buffered_until_flushed(
                 timeout=FLUSH_DELAY + 5)
     assert TIMES.sub("T", direct.getvalue()) == TIMES.sub("T", expected)
     first = direct.getvalue().splitlines()[0]
-    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO feedsvc\.test\.access\.\S+: 127\.0\.0\.1 \[", first)
-    assert first.endswith('"GET /cxnews/cixi.rss?limit=2 HTTP/1.1" 200 ' + first.split(" 200 ")[1])
-    assert first.endswith('"http://r.example/" "UA "quoted" \\"'), first
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO feedsvc\.test\.access\.\S+: 127\.0\.0\.1 \"", first)
+    assert re.search(r': 127\.0\.0\.1 "GET /cxnews/cixi\.rss\?limit=2 HTTP/1\.1" 200 \d+ \d+\.\dms "UA "quoted" \\"$',
+                     first), first
 
 
 async def test_lines_wait_in_the_buffer_until_the_timer_or_flush(logger: logging.Logger) -> None:
@@ -148,13 +160,14 @@ async def test_structured_formatters_get_the_lines_parts_as_record_fields(
     await send_requests(store, tmp_path, logger)
     records = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [(r["method"], r["path"], r["status"]) for r in records] == [
-        ("GET", FEED + "?limit=2", 200), ("GET", "/nope/x.rss", 404), ("HEAD", FEED, 200), ("GET", FEED, 200)]
+        ("GET", FEED + "?limit=2", 200), ("GET", "/nope/x.rss", 404), ("HEAD", FEED, 200), ("GET", FEED, 200),
+        ("GET", FEED, 200)]
     first = records[0]
     assert first["user_agent"] == 'UA "quoted" \\' and first["referer"] == "http://r.example/"
     assert first["remote"] == "127.0.0.1" and first["http_version"] == "1.1"
     assert first["bytes"] > 0 and 0 <= first["duration"] < 10
-    assert first["message"].startswith('127.0.0.1 [') and '"GET /cxnews/cixi.rss?limit=2 HTTP/1.1" 200' in first[
-        "message"]
+    assert first["message"].startswith('127.0.0.1 "GET /cxnews/cixi.rss?limit=2 HTTP/1.1" 200 ')
+    assert first["message"].endswith('ms "UA "quoted" \\"')
 
 
 @pytest.mark.parametrize("setup", ["msecs", "datefmt", "zone", "filter", "two handlers", "subclass", "level"])
@@ -253,4 +266,5 @@ asyncio.run(main())
     before, _, after = done.stdout.partition("END\n")
     lines = after.splitlines()
     assert "aiohttp.access" not in before and len(lines) == 5, done.stdout
-    assert all(' INFO aiohttp.access: 127.0.0.1 [' in line and '"GET / HTTP/1.1" 200 ' in line for line in lines)
+    assert all(re.search(r' INFO aiohttp\.access: 127\.0\.0\.1 "GET / HTTP/1\.1" 200 \d+ \d+\.\dms "-"$', line)
+               for line in lines), lines

@@ -1,19 +1,25 @@
-"""The access log: aiohttp's default line, written to the "aiohttp.access" logger at a fraction of the cost.
+"""The access log: one compact line per request, written to the "aiohttp.access" logger cheaply.
 
-Every request is logged with the line aiohttp's default format writes
+Every request is logged at INFO (on by default: `feedsvc serve` logs INFO) with the line
 
-    127.0.0.1 [30/Nov/2026:04:43:12 +0000] "GET /cxnews/cixi.rss HTTP/1.1" 200 33270 "-" "curl/8.0"
+    127.0.0.1 "GET /cxnews/cixi.rss HTTP/1.1" 200 33270 0.4ms "curl/8.0"
 
+remote address, the request line as the common log format quotes it, status, body bytes, how long the
+answer took (milliseconds) and the User-Agent: aiohttp's `%a "%r" %s %b %Tf "%{User-Agent}i"` with the
+time in ms. The log record's own time stamps the line (so no second time field), and the referer is left
+out (feed readers send none); structured formatters still get it as a field (below). Written
 through aiohttp's public `AbstractAccessLogger` (`make_runner` passes `AccessLog` as the runner's
 `access_log_class`). Handing each line to `logging` as a record costs more than the rest of answering a
 cached feed beyond aiohttp's own work (a LogRecord, a Formatter with strftime, a locked write and flush
 per request: bench/serve.py --instructions). So there are two paths, chosen per connection from how
 logging is set up, giving the same text either way:
 
-- **direct**: when the line would reach exactly one handler, a plain `logging.StreamHandler` (stderr, as
-  `feedsvc serve` sets logging up) with no filters, whose formatter writes `prefix + asctime + middle +
-  message + suffix` (checked by formatting two probe records; `%(asctime)s %(levelname)s %(name)s:
-  %(message)s` is that), the line is formatted here with the same prefix and time text and buffered;
+- **direct**: when the line would reach exactly one handler, a plain `logging.StreamHandler` or feedsvc's
+  own (feedsvc/logs.py: stderr, as `feedsvc serve --log-format text` sets logging up) with no filters,
+  whose formatter writes `prefix + asctime + middle + message + suffix` with the message as given or with
+  control characters escaped as feedsvc's text format does (checked by formatting probe records;
+  `%(asctime)s %(levelname)s %(name)s: %(message)s` is that), the line is formatted here with the same
+  prefix and time text (and escaping) and buffered;
   the buffer is written to the handler's stream, under its lock, in one write every `FLUSH_DELAY`
   seconds, at `FLUSH_LINES` lines, when `serve` stops (`flush()`) and at exit. A line may so appear up
   to 0.1 s after log lines written at once (each carries its own time).
@@ -30,19 +36,22 @@ import atexit
 import logging
 import threading
 import time
-from datetime import datetime
 from typing import Any
 
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractAccessLogger
 
-_LINE = '%s [%s] "%s %s HTTP/%d.%d" %d %d "%s" "%s"'
+from feedsvc.commands.terminal import printable
+from feedsvc.logs import LogHandler
+
+_LINE = '%s "%s %s HTTP/%d.%d" %d %d %.1fms "%s"'
 FLUSH_DELAY = 0.1  # seconds a line may wait in the direct path's buffer
 FLUSH_LINES = 256  # lines that make the buffer written at once
 # Probe messages for the direct path's check: quotes, a backslash, a line break, non-ASCII and a %, so
 # a formatter that escapes or rewrites the message (JSON, for one) shows it.
 _PROBES = ((1_000_000_000.123, '"GET / HTTP/1.1" \\ é\n%', "GET"),
-           (1_700_000_001.789, "'HEAD /x' 302 \u2028 ü%s", "HEAD"))
+           (1_700_000_001.789, "'HEAD /x' 302 \u2028 ü%s\x1b", "HEAD"),
+           (1_600_000_002.456, '"GET /ü?a=%s" 304 0 "x\\"', "GET"))
 _now = time.time  # `time` is also the name of AccessLog.log's parameter, as aiohttp calls it
 
 
@@ -82,11 +91,14 @@ def _escaped(text: str) -> str:
 
 class DirectWriter:
     """Buffered access lines for one StreamHandler, framed as its formatter frames a message:
-    prefix + asctime + middle + message + suffix, or prefix + message + suffix (`middle` None)."""
+    prefix + asctime + middle + message + suffix, or prefix + message + suffix (`middle` None); a
+    message with a control character escaped first when the formatter escapes (`escape`)."""
 
-    def __init__(self, handler: logging.StreamHandler[Any], prefix: str, middle: str | None, suffix: str) -> None:
+    def __init__(self, handler: logging.StreamHandler[Any], prefix: str, middle: str | None, suffix: str,
+                 escape: bool = False) -> None:
         self.handler = handler
         self.timed = middle is not None
+        self.escape = escape
         tail = _escaped(suffix + handler.terminator)
         head = _escaped(prefix) + ("%s" + _escaped(middle) if middle is not None else "")
         self._text = head + "%s" + tail  # for write(): any message
@@ -97,11 +109,16 @@ class DirectWriter:
 
     def write(self, created: float, message: str) -> None:
         """Buffer `message` as logged at `created` (Unix seconds)."""
+        if self.escape and not message.isprintable():
+            message = printable(message)
         self.lines.append(self._text % ((self.asctime(created), message) if self.timed else (message,)))
         self._added()
 
     def add(self, created: float, parts: tuple[Any, ...]) -> None:
-        """Buffer the access line of `parts` (the values of aiohttp's default format, in order)."""
+        """Buffer the access line of `parts` (the values of _LINE, in order)."""
+        if self.escape and not (parts[0].isprintable() and parts[2].isprintable() and parts[8].isprintable()):
+            self.write(created, _LINE % parts)  # escaped as the formatter escapes the whole message
+            return
         self.lines.append(self._line % ((self.asctime(created), *parts) if self.timed else parts))
         self._added()
 
@@ -140,6 +157,8 @@ class DirectWriter:
 
 
 _writers: dict[tuple[Any, ...], DirectWriter | None] = {}
+# Handlers whose emit is StreamHandler's own: feedsvc's LogHandler only names it (logs.py).
+_PLAIN_HANDLERS = (logging.StreamHandler, LogHandler)
 
 
 def _chain(logger: logging.Logger) -> list[logging.Handler]:
@@ -154,10 +173,12 @@ def _chain(logger: logging.Logger) -> list[logging.Handler]:
 
 def _frame(logger: logging.Logger, handler: logging.StreamHandler[Any]) -> DirectWriter | None:
     """A DirectWriter when `handler`'s formatter frames a message as prefix + asctime + middle +
-    message + suffix (or prefix + message + suffix), the same for any message, time and request."""
+    message + suffix (or prefix + message + suffix), the same for any message, time and request, the
+    message as given or escaped as `printable` escapes it (the same for every probe)."""
     formatter = handler.formatter or logging.Formatter()
     asctime = _LocalTime()
     frames: set[tuple[str, str | None, str]] = set()
+    escapes: set[bool] = set()
     for created, message, method in _PROBES:
         record = logger.makeRecord(logger.name, logging.INFO, "(access log)", 0, "%s", (message,), None,
                                    extra=fields("-", method, message, (1, 1), 200, 0, "-", "-", created / 1e9))
@@ -167,8 +188,14 @@ def _frame(logger: logging.Logger, handler: logging.StreamHandler[Any]) -> Direc
             text = formatter.format(record)
         except Exception:
             return None
-        before, found, after = text.partition(message)
-        if not found or message in after:
+        escaped = printable(message)
+        for shown in (message, escaped) if escaped != message else (message,):
+            before, found, after = text.partition(shown)
+            if found and shown not in after:
+                if escaped != message:
+                    escapes.add(shown is escaped)  # a printable probe tells nothing about escaping
+                break
+        else:
             return None
         stamp = asctime(created)
         if before.count(stamp) == 1:
@@ -176,10 +203,10 @@ def _frame(logger: logging.Logger, handler: logging.StreamHandler[Any]) -> Direc
             frames.add((head, tail, after))
         else:
             frames.add((before, None, after))
-    if len(frames) != 1:
+    if len(frames) != 1 or len(escapes) != 1:  # one frame, and control characters either kept or escaped
         return None
     prefix, middle, suffix = frames.pop()
-    return DirectWriter(handler, prefix, middle, suffix)
+    return DirectWriter(handler, prefix, middle, suffix, escape=True in escapes)
 
 
 def direct_writer(logger: logging.Logger) -> DirectWriter | None:
@@ -193,9 +220,10 @@ def direct_writer(logger: logging.Logger) -> DirectWriter | None:
     except KeyError:
         pass
     writer = None
-    if (len(handlers) == 1 and type(handlers[0]) is logging.StreamHandler and not handlers[0].filters
-            and handlers[0].level <= logging.INFO and not logger.filters):
-        writer = _frame(logger, handlers[0])
+    handler = handlers[0] if len(handlers) == 1 else None
+    if (isinstance(handler, logging.StreamHandler) and type(handler) in _PLAIN_HANDLERS and not handler.filters
+            and handler.level <= logging.INFO and not logger.filters):
+        writer = _frame(logger, handler)
     if len(_writers) >= 16:  # logging set up again and again (tests): forget the old setups
         flush()
         _writers.clear()
@@ -216,12 +244,10 @@ atexit.register(flush)
 class AccessLog(AbstractAccessLogger):
     """Pass as `access_log_class` to aiohttp's runner; the line's format is fixed (see module)."""
 
-    __slots__ = ("_second", "_stamp", "_direct")
+    __slots__ = ("_direct",)
 
     def __init__(self, logger: logging.Logger, log_format: str) -> None:
         super().__init__(logger, log_format)
-        self._second = -1
-        self._stamp = ""
         # aiohttp makes one AccessLog per connection: the path is looked up once per connection.
         self._direct = direct_writer(logger) if self.enabled else None
 
@@ -230,28 +256,20 @@ class AccessLog(AbstractAccessLogger):
         # Read by aiohttp per connection: with INFO off, requests are not even timed.
         return self.logger.isEnabledFor(logging.INFO)
 
-    def _stamp_of(self, second: int) -> str:
-        """Local time `second` as the line shows it: made again only when the second changes."""
-        self._second = second
-        self._stamp = datetime.fromtimestamp(second).astimezone().strftime("%d/%b/%Y:%H:%M:%S %z")
-        return self._stamp
-
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        # `time` is how long the request took: the stamp is when it started, as in aiohttp's line.
-        # Once per request: the attribute reads, the tuple and one %-format are all it costs.
-        now = _now()
-        start = int(now - time)
-        stamp = self._stamp if start == self._second else self._stamp_of(start)
+        # `time` is how long the request took (seconds). Once per request: the attribute reads, the
+        # tuple and one %-format are all it costs.
         headers = request.headers
         version = request.version
-        parts = (request.remote or "-", stamp, request.method, request.path_qs, version.major, version.minor,
-                 response.status, response.body_length, headers.get(hdrs.REFERER, "-"), headers.get(hdrs.USER_AGENT, "-"))
+        parts = (request.remote or "-", request.method, request.path_qs, version.major, version.minor,
+                 response.status, response.body_length, time * 1000, headers.get(hdrs.USER_AGENT, "-"))
         direct = self._direct
         if direct is not None:
-            direct.add(now, parts)
+            direct.add(_now(), parts)
             return
         logger = self.logger
         # What Logger.info does, less findCaller: makeRecord and handle are Logger's public API.
         logger.handle(logger.makeRecord(
             logger.name, logging.INFO, "(access log)", 0, _LINE, parts, None,
-            extra=fields(parts[0], parts[2], parts[3], version, parts[6], parts[7], parts[8], parts[9], time)))
+            extra=fields(parts[0], parts[1], parts[2], version, parts[5], parts[6], headers.get(hdrs.REFERER, "-"),
+                         parts[8], time)))
