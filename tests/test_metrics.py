@@ -9,6 +9,7 @@ import asyncio
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -194,11 +195,18 @@ async def test_feed_requests_are_counted_by_format_and_status(web_client):
 
 
 async def test_a_scraper_asking_for_openmetrics_gets_it(web_client):
+    assert (await web_client.get("/news/a.rss")).status == 200
     resp = await web_client.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
     assert resp.status == 200
     assert resp.headers["Content-Type"].startswith("application/openmetrics-text")
     text = await resp.text()
     assert text.rstrip().endswith("# EOF") and "feedsvc_build_info" in text
+    # The request counts (plain integers behind a collector) as counters, with when each series began.
+    assert "# TYPE feedsvc_feed_requests counter" in text
+    assert 'feedsvc_feed_requests_total{format="rss",status="200"} 1.0' in text
+    created = re.search(r'^feedsvc_feed_requests_created\{format="rss",status="200"\} (\S+)$', text, re.M)
+    assert created and abs(float(created.group(1)) - time.time()) < 600, text
+    assert "feedsvc_feed_cache_misses_total 1.0" in text
     assert resp.headers["Cache-Control"] == "no-store"
 
 
