@@ -181,6 +181,15 @@ async def test_an_edited_file_is_applied_within_5s_section_by_section(news, tmp_
         assert series(after, "feedsvc_config_last_reload_successful") == 1
         assert series(after, "feedsvc_config_last_reload_success_timestamp_seconds") > series(
             before, "feedsvc_config_last_reload_success_timestamp_seconds")
+        # Feeds configured at start have exact routes, c (added) is served by the pattern route: the
+        # same answers and the same counting either way. b's 404 names what exists, as any unknown one.
+        assert series(after, "feedsvc_feed_requests_total", format="json", status="200") >= 1  # c
+        assert series(after, "feedsvc_feed_requests_total", format="json", status="404") >= 1  # b
+        gone = await client.get("/news/b.rss")
+        assert gone.status == 404 and (await gone.text()) == "unknown section 'b' of site 'news'; sections: a, c\n"
+
+        write(path, config_text(db, {"a": A, "b": B, "c": C}))  # b back: its exact routes serve it again
+        await until(lambda: _items(client, "/news/b.json", 3), "b served again", timeout=APPLIED_WITHIN)
 
 
 async def _items(client: TestClient, path: str, count: int) -> bool:

@@ -9,6 +9,7 @@ ordinary request handling, so middleware and the access log see every request.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from aiohttp import web
 
@@ -72,7 +73,8 @@ def make_app(
     live.listeners += [follow, follow_config(metrics)]
     live.on_outcome = metrics.config_reloaded
     views = _Views(live, store, cache, clock or utcnow)
-    app = web.Application(middlewares=[request_counter(metrics)])
+    feed_routes: dict[web.AbstractResource, str] = {}  # each exact feed path's resource -> its format
+    app = web.Application(middlewares=[request_counter(metrics, feed_routes)])
     app[FEED_CACHE] = cache
     app[STORE_FOLLOWER] = follower
     app[METRICS] = metrics
@@ -82,6 +84,15 @@ def make_app(
     app.router.add_get("/metrics", metrics_view(metrics))
     app.router.add_get("/feeds.opml", views.opml)
     AdminViews(live).add_routes(app, not_found=views.not_found)
+    # Each configured feed at its exact path: aiohttp finds a plain path with one dict lookup, where the
+    # pattern route costs a walk up the path and a regular expression (bench/serve.py --instructions).
+    # The router is frozen once the app starts, so a section a reload adds is served by the pattern
+    # route; one a reload removes gets the same 404 on either (the handler asks the live config).
+    for site, section in cache.refs:
+        for fmt in FORMATS:
+            resource = app.router.add_get(f"/{site}/{section}.{fmt}", partial(views.feed_of, site, section, fmt)).resource
+            assert resource is not None  # a route add_get made is its resource's
+            feed_routes[resource] = fmt
     app.router.add_get(FEED_ROUTE, views.feed)
     app.router.add_get("/{site}/{section}", views.section)
     app.router.add_get("/{tail:.*}", views.not_found)
@@ -123,8 +134,12 @@ class _Views:
         return None
 
     async def feed(self, request: web.Request) -> web.Response:
+        """A feed by the pattern route (sections added by a reload, unknown names and formats)."""
         match = request.match_info
-        site, section, fmt = match["site"], match["section"], match["fmt"]
+        return await self.feed_of(match["site"], match["section"], match["fmt"], request)
+
+    async def feed_of(self, site: str, section: str, fmt: str, request: web.Request) -> web.Response:
+        """A feed: the handler of its exact route (bound to its names), or called by `feed`."""
         unknown = self._unknown(site, section)
         if unknown is not None:
             return unknown

@@ -1,13 +1,13 @@
 """GET /metrics (Prometheus text format, by prometheus_client) and the middleware counting requests.
 
-A feed request (`/{site}/{section}.{format}`) is counted by format and status; any other request by
-its route's pattern and status. A format no renderer knows, and a path only the catch-all route
+A feed request (`/{site}/{section}.{format}`, by its exact route or the pattern) is counted by format
+and status; any other request by its route's pattern and status. A format no renderer knows, and a path only the catch-all route
 matches, count under "other": no label value comes from what a client typed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -23,7 +23,6 @@ from feedsvc.web.representation import SERVER
 METRICS = web.AppKey("feedsvc.metrics", Metrics)
 FEED_ROUTE = "/{site}/{section}.{fmt}"
 _CATCH_ALL = "/{tail}"  # the canonical form of make_app's last route, "/{tail:.*}"
-_FEED = "\0feed"  # the label of the feed route, compared by identity (no pattern looks like it)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -50,40 +49,43 @@ def follow_config(metrics: Metrics) -> Callable[[ConfigChange], None]:
     return follow
 
 
-def request_counter(metrics: Metrics) -> Middleware:
-    """An aiohttp middleware counting every request, once, by its answer's status."""
+def request_counter(metrics: Metrics, feed_routes: Mapping[web.AbstractResource, str]) -> Middleware:
+    """An aiohttp middleware counting every request, once, by its answer's status. `feed_routes` are
+    the exact feed paths' resources with their formats (read when each is first seen: fill it as the
+    routes are added)."""
     counts = metrics.requests
     feeds, routes, first = counts.feeds, counts.routes, counts.first
     known = frozenset(FORMATS)
-    # Each route's label, found from its pattern once: afterwards one dict lookup by the resource
-    # object (bounded: the route table's resources; None for aiohttp's own 404/405 answers).
-    labels: dict[web.AbstractResource | None, str] = {}
+    # Where each route's requests count and under which label, found once: afterwards one dict lookup
+    # by the resource object (bounded: the route table's; None for aiohttp's own 404/405 answers).
+    # None for the feed pattern route, whose format comes from the request's match.
+    labels: dict[web.AbstractResource | None, tuple[dict[tuple[str, int], int], str] | None] = {}
 
-    def label_of(resource: web.AbstractResource | None) -> str:
-        pattern = resource.canonical if resource is not None else OTHER
-        label = labels[resource] = _FEED if pattern == FEED_ROUTE else OTHER if pattern == _CATCH_ALL else pattern
-        return label
+    def label_of(resource: web.AbstractResource | None) -> tuple[dict[tuple[str, int], int], str] | None:
+        if resource is not None and resource in feed_routes:
+            found: tuple[dict[tuple[str, int], int], str] | None = (feeds, feed_routes[resource])
+        else:
+            pattern = resource.canonical if resource is not None else OTHER
+            found = None if pattern == FEED_ROUTE else (routes, OTHER if pattern == _CATCH_ALL else pattern)
+        labels[resource] = found
+        return found
 
     def count(request: web.Request, status: int) -> None:
         info = request.match_info
         resource = info.route.resource
         try:
-            label = labels[resource]
+            found = labels[resource]
         except KeyError:
-            label = label_of(resource)
-        if label is _FEED:
+            found = label_of(resource)
+        if found is None:
             fmt = info.get("fmt", "")
-            key = (fmt if fmt in known else OTHER, status)
-            try:
-                feeds[key] += 1
-            except KeyError:
-                first(feeds, key)
+            where, key = feeds, (fmt if fmt in known else OTHER, status)
         else:
-            key = (label, status)
-            try:
-                routes[key] += 1
-            except KeyError:
-                first(routes, key)
+            where, key = found[0], (found[1], status)
+        try:
+            where[key] += 1
+        except KeyError:
+            first(where, key)
 
     @web.middleware
     async def counted(request: web.Request, handler: Handler) -> web.StreamResponse:
