@@ -121,15 +121,19 @@ class ConnectionGuard:
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Marks the request's connection busy while the request is handled."""
         conn = request.protocol
-        self._idle.pop(conn, None)
-        self._pending.pop(conn, None)
-        self._busy[conn] = self._busy.get(conn, 0) + 1
+        busy = self._busy
+        if conn in busy:  # busy already: neither idle nor pending
+            busy[conn] += 1
+        else:
+            if self._idle.pop(conn, None) is None:  # an idle connection is no longer pending (_admit)
+                self._pending.pop(conn, None)
+            busy[conn] = 1
         try:
             return await handler(request)
         finally:
-            left = self._busy.pop(conn) - 1
+            left = busy.pop(conn) - 1
             if left:
-                self._busy[conn] = left
+                busy[conn] = left
             elif conn.transport is not None:
                 self._idle[conn] = asyncio.get_running_loop().time()
 
