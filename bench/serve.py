@@ -7,7 +7,7 @@ Fills a temporary SQLite store with two sections of realistic Chinese entries (t
 articles from seeds/articles.yaml, written through the store API): a 12 KB feed (6 entries) and a
 33 KB one (20 entries), both RSS. Starts each server in a subprocess on a loopback port (SERVERS):
 the real app the way `feedsvc serve` runs it (serve_until_signal: aiohttp's AppRunner, access log
-on, logged at INFO to a file) on asyncio's loop ("aiohttp"), the same with the access log off
+on, logged at INFO to a file with feedsvc's text logging) on asyncio's loop ("aiohttp"), the same with the access log off
 ("aiohttp nolog") and on uvloop's loop when uvloop is installed ("aiohttp+uvloop"); and a hello-world
 aiohttp app answering the same prebuilt bytes and headers with no middleware and no access log
 ("plain aiohttp": the framework's floor). nginx serves feedsvc's own bytes as static files
