@@ -107,12 +107,13 @@ async def test_a_killed_listen_connection_comes_back_and_the_next_change_arrives
     db = await asyncpg.connect(pg_url)
     try:
         killed = await db.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
-            APPLICATION_NAME)
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = $1 AND datname = current_database()", APPLICATION_NAME)
         assert killed == 2  # one listen connection per replica, outside its pool
 
         async def listening_again() -> bool:
-            return await db.fetchval("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+            return await db.fetchval("SELECT count(*) FROM pg_stat_activity"
+                                     " WHERE application_name = $1 AND datname = current_database()",
                                      APPLICATION_NAME) == 2
         await until(listening_again, "both listen connections back")
     finally:
@@ -139,8 +140,8 @@ async def test_a_change_committed_while_the_signal_is_down_is_found_when_it_is_b
     try:
         await until(lambda: follower.signal == "listening", "listening")
         old = await cache.feed(SITE, "cixi", "rss")
-        await db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-                         APPLICATION_NAME)
+        await db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                         " WHERE application_name = $1 AND datname = current_database()", APPLICATION_NAME)
         await until(lambda: follower.signal is not None and follower.signal.startswith("lost"), "the signal lost")
         state = follower.state()
         assert state is not None and state["state"] == "lost" and state["lost_since"] and state["reason"]
