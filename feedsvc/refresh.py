@@ -31,11 +31,13 @@ log = logging.getLogger("feedsvc.refresh")
 
 class SectionRefresher:
     """Refreshes sections with one shared fetcher and store; `clock` is injectable for tests;
-    `on_report(report)` hears every finished refresh (metrics)."""
+    `on_report(report)` hears every finished refresh (metrics); `replica` names who runs them (stored
+    with each attempt as the section's `refreshed_by`)."""
 
     def __init__(self, fetcher: Fetcher, store: Store, *, clock: Clock = utcnow,
-                 on_report: Callable[[RefreshReport], object] | None = None):
+                 on_report: Callable[[RefreshReport], object] | None = None, replica: str | None = None):
         self.on_report = on_report
+        self.replica = replica
         self.fetcher = fetcher
         self.store = store
         self.clock = clock
@@ -74,7 +76,7 @@ class SectionRefresher:
                 log.exception("unexpected error refreshing %s", ref.key)
             self._log_problems(run)
             run.heard(exc)
-            report = run.report(self.clock(), error=one_line(exc))
+            report = replace(run.report(self.clock(), error=one_line(exc)), replica=self.replica)
             try:
                 await self._remember_resolved_url(run)
                 await self.store.record_attempt(report)
@@ -83,7 +85,7 @@ class SectionRefresher:
             return report
         self._log_problems(run)
         await self._remember_resolved_url(run)
-        report = run.report(self.clock())
+        report = replace(run.report(self.clock()), replica=self.replica)
         if run.not_modified:  # 304: nothing new, nothing parsed
             await self.store.record_attempt(report)
             return report
@@ -124,6 +126,8 @@ def refresh_fields(report: RefreshReport, next_due: datetime | None, failures: i
         fields["deadline_left"] = report.deadline_left
     if report.deferred_until is not None:
         fields["deferred_until"] = _time(report.deferred_until)
+    if report.replica is not None:
+        fields["replica"] = report.replica
     return fields
 
 
@@ -144,6 +148,8 @@ def log_refresh(report: RefreshReport, next_due: datetime | None, failures: int 
     if report.deferred_until is not None:
         tail += f"; deferred by the site until {f['deferred_until']}"
     tail += f"; next due {f['next_due'] or 'unknown'}"
+    if report.replica is not None:
+        tail += f"; by {report.replica}"
     log.log(logging.WARNING if not report.ok else logging.INFO, "%s", head + tail, extra=f)
 
 
