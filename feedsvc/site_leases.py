@@ -87,7 +87,10 @@ class SiteLeases:
     async def _renew_forever(self) -> None:
         while self.held:
             await asyncio.sleep(self.seconds / 3)
-            await self.renew()
+            try:
+                await self.renew()
+            except Exception as exc:  # noqa: BLE001 - the renewal must go on; one line, no traceback
+                log.error("lease renewal failed: %s: %s", type(exc).__name__, exc)
 
     async def renew(self) -> None:
         """Renew every lease held; give up (on_lost) those gone, or about to run out unrenewed."""
@@ -95,9 +98,11 @@ class SiteLeases:
         if not sites:
             return
         try:
-            kept: set[str] | None = await self.store.renew_leases(sites, self.holder, self.seconds)
-        except StoreError as exc:
-            log.warning("could not renew the leases of %s: %s", ", ".join(sites), exc)
+            # Bounded: a store that does not answer (a dead connection) must not hold the give-up back.
+            kept: set[str] | None = await asyncio.wait_for(
+                self.store.renew_leases(sites, self.holder, self.seconds), self.seconds / 3)
+        except (StoreError, TimeoutError) as exc:
+            log.warning("could not renew the leases of %s: %s", ", ".join(sites), str(exc) or "no answer in time")
             kept = None
         now = time.monotonic()
         for site in sites:

@@ -3,6 +3,7 @@ does with it: a site held elsewhere waits; a lease lost mid-run cancels the run,
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -119,3 +120,20 @@ async def test_a_run_whose_lease_is_lost_is_cancelled_and_stores_nothing(
             await scheduler.shutdown()
             await leases.close()
             await store.close()
+
+
+async def test_a_lease_the_store_cannot_renew_is_given_up_before_it_runs_out(pg_url: str) -> None:
+    store = open_store(pg_url)
+    await store.open()
+    lost: list[str] = []
+    leases = SiteLeases(store, "a", timedelta(seconds=0.9), on_lost=lost.append)
+    assert await leases.acquire("news")
+    await store.close()  # every renewal now fails
+    try:
+        await leases.renew()
+        assert lost == [] and "news" in leases.held  # one failed renewal: the lease has 0.6 s left
+        await asyncio.sleep(0.6)
+        await leases.renew()  # two thirds of the lease without a renewal: given up before it expires
+        assert lost == ["news"] and leases.held == {}
+    finally:
+        await leases.close()
