@@ -217,7 +217,7 @@ class RefreshScheduler:
             self.seen[key] = state.last_attempt
             if self.scheduler.running:
                 self._schedule(key, self._jittered(ref, due))
-            log.info("%s: refreshed elsewhere, next at %s", key, due.isoformat(timespec="seconds"))
+            log.debug("%s: refreshed elsewhere, next at %s", key, due.isoformat(timespec="seconds"))
             return
         report = await self.refresh(ref)
         state = await self.section_state(ref.site_name, ref.name)
