@@ -206,10 +206,15 @@ async def open_refresher(
     """A refresher over the configured store and a fresh fetcher, both closed on leaving."""
     store = open_store(config.store.url)
     await store.open()
+    replica = replica_id(config.cluster.replica_id)
+    leases = SiteLeases(store, replica, config.cluster.lease, linger=lambda: config.fetch.min_delay.total_seconds())
     try:
         async with Fetcher(config.fetch.plain(), resolver=resolver) as fetcher:
-            yield SectionRefresher(fetcher, store, clock=clock, replica=replica_id(config.cluster.replica_id))
+            refresher = SectionRefresher(fetcher, store, clock=clock, replica=replica)
+            refresher.leases = leases  # sites taken as the replicas take them (refresh_by_site)
+            yield refresher
     finally:
+        await leases.close()
         await store.close()
 
 

@@ -24,6 +24,7 @@ from feedsvc.metrics import refresh_outcome
 from feedsvc.model import RefreshReport, SectionState
 from feedsvc.pipeline import SectionPipeline, SectionRun
 from feedsvc.schedule import due_at
+from feedsvc.site_leases import SiteLeases
 from feedsvc.store import Store
 
 log = logging.getLogger("feedsvc.refresh")
@@ -38,6 +39,7 @@ class SectionRefresher:
                  on_report: Callable[[RefreshReport], object] | None = None, replica: str | None = None):
         self.on_report = on_report
         self.replica = replica
+        self.leases: SiteLeases | None = None  # set for one-off runs (refresh_by_site); the scheduler has its own
         self.fetcher = fetcher
         self.store = store
         self.clock = clock
@@ -162,18 +164,30 @@ async def refresh_by_site(
     on_report: Callable[[RefreshReport], object] | None = None,
 ) -> list[RefreshReport]:
     """Sites in parallel, one site's sections one after another; reports grouped by site.
-    `on_report(report)` hears each one as it finishes (progress)."""
+    `on_report(report)` hears each one as it finishes (progress). With the refresher's `leases`
+    (`feedsvc refresh` beside replicas on one store) a site is refreshed under its lease, after waiting
+    for a replica that holds it, so the one-off run keeps the site's limits too."""
+    leases = refresher.leases
     by_site: dict[str, list[SectionRef]] = {}
     for ref in refs:
         by_site.setdefault(ref.site_name, []).append(ref)
 
     async def run_site(site_refs: list[SectionRef]) -> list[RefreshReport]:
-        reports = []
-        for ref in site_refs:
-            reports.append(await refresher.refresh(ref))
-            if on_report is not None:
-                on_report(reports[-1])
-        return reports
+        site = site_refs[0].site_name
+        if leases is not None and not await leases.acquire(site):
+            log.info("%s: a replica is refreshing this site; waiting for it to finish", site)
+            while not await leases.acquire(site):
+                await asyncio.sleep(leases.retry)
+        try:
+            reports = []
+            for ref in site_refs:
+                reports.append(await refresher.refresh(ref))
+                if on_report is not None:
+                    on_report(reports[-1])
+            return reports
+        finally:
+            if leases is not None:
+                await leases.release(site)
 
     results = await asyncio.gather(*(run_site(r) for r in by_site.values()))
     return [report for site_reports in results for report in site_reports]

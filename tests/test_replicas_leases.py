@@ -4,11 +4,13 @@ does with it: a site held elsewhere waits; a lease lost mid-run cancels the run,
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 
+from feedsvc.commands.refresh import refresh_once
 from feedsvc.config import Config
 from feedsvc.fetch import Fetcher
 from feedsvc.fetch.resolver import StaticResolver
@@ -137,3 +139,24 @@ async def test_a_lease_the_store_cannot_renew_is_given_up_before_it_runs_out(pg_
         assert lost == ["news"] and leases.held == {}
     finally:
         await leases.close()
+
+
+async def test_a_one_off_refresh_waits_for_the_replica_holding_the_site(
+    site: tuple[FixtureSite, int], pg_url: str,
+) -> None:
+    fixture, port = site
+    config = slow_config(port, pg_url)
+    store = open_store(pg_url)
+    await store.open()
+    try:
+        assert await store.take_lease("news", "web-1", 1.5)  # a replica is fetching from the site
+        held_from = time.monotonic()
+        reports = await refresh_once(config, config.section_refs(),
+                                     resolver=StaticResolver({HOST: ("127.0.0.1", port)}), clock=lambda: NOW)
+        assert all(r.ok for r in reports) and len(reports) == 2
+        first = min(h.at for h in fixture.upstream.hits)
+        assert first - held_from >= 1.2  # nothing was asked of the site before the replica's lease ran out
+        assert (await store.section_state("news", "a")).refreshed_by == replica_id()
+        assert await store.lease_holders() == {}  # and it let the site go
+    finally:
+        await store.close()
