@@ -4,7 +4,8 @@
 
 Pages are the files gold.jsonl or labels.jsonl names when DIR has one, else every *.html / *.shtml
 under DIR (decoded as the service decodes them: feedsvc.fetch.charset.decode_html). Each page is timed `--rounds` times and its best time
-kept (the machine is shared and noisy); the table shows mean and median over pages. trafilatura
+kept (the machine is shared and noisy), each extractor in turn on the same page before the next page;
+the table shows mean and median over pages. trafilatura
 runs as bench/quality.py runs it (metadata on, minute-precision dates).
 """
 
@@ -111,7 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         runners["trafilatura"] = traf
     for fn in runners.values():  # warm-up: imports, regex compilation, caches
         fn(docs[0][1], docs[0][0])
-    times = {name: [best_ms(fn, html, url, args.rounds) for url, html in docs] for name, fn in runners.items()}
+    # Page by page, every extractor in turn: on a shared machine the load drifts over a run, and timing
+    # one extractor over all pages before the next would charge that drift to whichever ran later.
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for url, html in docs:
+        for name, fn in runners.items():
+            times[name].append(best_ms(fn, html, url, args.rounds))
     kb = sum(len(html.encode("utf-8")) for _, html in docs) / 1024 / len(docs)
     print(f"{len(docs)} pages in {args.dir} (mean {kb:.0f} KB), best of {args.rounds} rounds per page")
     print(f"{'':18}{'mean ms':>10}{'median ms':>11}{'max ms':>9}")

@@ -10,9 +10,10 @@ Metrics, each over the pages that label the field (whitespace removed before com
 counts as wrong):
 - body F1: character-bigram multiset F1 of the extracted text (tags stripped) against the gold body;
   mean, and the share of pages at F1 >= 0.9 (labels.jsonl only);
-- strict body: first and last paragraph present and no trailing boilerplate (labels.jsonl: the gold
-  body's first and last prose lines, and at most 10 characters after the last beyond the credit lines
-  the gold keeps there); gold.jsonl: body_first and body_last present and none of must_not;
+- strict body: first and last paragraph present and no trailing boilerplate, as issue 9 defines it
+  (the zh-wide README defines no strict score; labels.jsonl: the gold body's first and last prose
+  lines, and at most 10 characters after the last beyond the credit lines the gold keeps there);
+  gold.jsonl: body_first and body_last present and none of must_not, as the zh-news README scores it;
 - published: equal to the minute where the label has a time, to the day otherwise (gold.jsonl: a null
   label wants no date); `bad dates` counts dates within a day of the crawl clock or off the day the
   page's URL names (never acceptable);

@@ -1,17 +1,28 @@
-"""Feed serving throughput with wrk: feedsvc beside nginx serving the same bytes as static files.
+"""Feed serving throughput with wrk: feedsvc beside plain aiohttp and nginx serving the same bytes.
 
-    python bench/serve.py [--duration 5] [--rounds 1] [--connections 32] [--no-access-log] [--behind-nginx]
+    python bench/serve.py [--duration 5] [--rounds 1] [--connections 32] [--servers A,B] [--behind-nginx]
+    python bench/serve.py --instructions [--requests 1000] [--servers A,B]
 
 Fills a temporary SQLite store with two sections of realistic Chinese entries (the replica site's
 articles from seeds/articles.yaml, written through the store API): a 12 KB feed (6 entries) and a
-33 KB one (20 entries), both RSS. Starts the real app in a subprocess on a loopback port the way
-`feedsvc serve` runs it (serve_until_signal: aiohttp's AppRunner, access log on, logged at INFO to
-a file), once on asyncio's event loop ("aiohttp") and, when uvloop is installed, once on uvloop's
-("aiohttp+uvloop"); --no-access-log adds a run with the access log off ("aiohttp nolog"), to show
-what it costs. nginx serves feedsvc's own bytes as static files (`gzip_static on`, `etag on`,
-one worker process, as feedsvc is one process; every request access-logged, as by feedsvc). Each gets `wrk -t1 -c32` per feed for a full GET
-(identity), a gzip GET and a 304 (If-None-Match with the ETag). Prints requests/s and the ratios to
-nginx: medians over --rounds, servers taken in rotating order.
+33 KB one (20 entries), both RSS. Starts each server in a subprocess on a loopback port (SERVERS):
+the real app the way `feedsvc serve` runs it (serve_until_signal: aiohttp's AppRunner, access log
+on, logged at INFO to a file) on asyncio's loop ("aiohttp"), the same with the access log off
+("aiohttp nolog") and on uvloop's loop when uvloop is installed ("aiohttp+uvloop"); and a hello-world
+aiohttp app answering the same prebuilt bytes and headers with no middleware and no access log
+("plain aiohttp": the framework's floor). nginx serves feedsvc's own bytes as static files
+(`gzip_static on`, `etag on`, one worker process, as feedsvc is one process; every request
+access-logged, as by feedsvc). Each gets `wrk -t1 -c32` per feed for a full GET (identity), a gzip GET
+and a 304 (If-None-Match with the ETag). Prints median requests/s over --rounds (servers taken in
+rotating order) and each server's ratio to nginx: the median of its per-round ratios, and their range.
+
+--instructions: instead, CPU instructions per request of each aiohttp server, run under valgrind's
+callgrind: after a warm-up the counters are zeroed, exactly --requests requests are sent (8 keep-alive
+connections) and the counters dumped. User space only (not the kernel's socket work), every thread of
+the server; steady on a busy machine, where req/s are not. Under valgrind's slowness what depends on
+time costs more per request than at full speed: the access log's time text (made once per
+millisecond) is made for every line, and its buffer is written every 0.1 s in batches of tens of
+lines, not hundreds (about 10k of the access line's ~30k instructions).
 
 --behind-nginx: instead, the same feeds through deploy/nginx.conf (proxy_cache in front of feedsvc;
 only its ports and paths changed) beside nginx static. The feeds' max-age is --max-age seconds (2 by
@@ -19,7 +30,7 @@ default), so nginx revalidates during the runs; the requests feedsvc sees meanwh
 from its access log and printed with their statuses.
 
 Every run is bounded (--duration seconds) and every server is stopped at the end.
-Needs wrk and nginx (`apt-get install wrk nginx`).
+Needs wrk and nginx (`apt-get install wrk nginx`); --instructions needs valgrind.
 """
 
 from __future__ import annotations
@@ -154,6 +165,48 @@ def serve(db: Path, port: int, loop: str, max_age: int, access_log: bool) -> Non
         runner.run(main())
 
 
+def serve_plain(db: Path, port: int, max_age: int) -> None:
+    """The framework's floor: a hello-world aiohttp app (one route, no middleware, no access log, the
+    runner's defaults) answering the same prebuilt bytes and headers as feedsvc, until SIGTERM."""
+    from aiohttp import web
+
+    from feedsvc.store import open_store
+    from feedsvc.web import FeedCache
+
+    async def main() -> None:
+        config = bench_config(db, port, max_age)
+        store = open_store(config.store.url)
+        await store.open()
+        cache = FeedCache(config, store)
+        feeds = {path: await cache.feed("cxnews", path.rsplit("/", 1)[1].removesuffix(".rss"), "rss")
+                 for path in FEEDS}
+        await store.close()
+
+        async def feed(request: web.Request) -> web.Response:
+            cached = feeds[request.path]
+            rep = cached.gzip if "gzip" in request.headers.get("Accept-Encoding", "") else cached.plain
+            if request.headers.get("If-None-Match") == rep.etag:
+                return web.Response(status=304, headers=rep.headers_304)
+            return web.Response(body=rep.body, headers=rep.headers)
+
+        async def index(request: web.Request) -> web.Response:
+            return web.Response(text="plain aiohttp\n")
+
+        app = web.Application()
+        app.router.add_get("/", index)
+        for path in FEEDS:
+            app.router.add_get(path, feed)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await stop.wait()
+        await runner.cleanup()
+
+    asyncio.run(main())
+
+
 def http(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
     req = urllib.request.Request(url, headers=headers)
     try:
@@ -163,8 +216,8 @@ def http(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
         return exc.code, dict(exc.headers), b""
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + 20
+def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise SystemExit(f"server exited early with status {proc.returncode}")
@@ -174,7 +227,7 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None) -> None:
         except OSError:
             pass
         time.sleep(0.1)
-    raise SystemExit(f"server at {url} did not answer within 20s")
+    raise SystemExit(f"server at {url} did not answer within {timeout:.0f}s")
 
 
 @dataclass
@@ -247,16 +300,27 @@ def start_static(bodies: dict[str, tuple[bytes, bytes]], max_age: int) -> Nginx:
     return nginx
 
 
-def start_feedsvc(root: Path, db: Path, loop: str, max_age: int,
-                  access_log: bool = True) -> tuple[subprocess.Popen[bytes], Target, Path]:
+# The servers measured: name → (kind, access log on). "plain aiohttp" is the framework's floor (serve_plain).
+SERVERS = {
+    "aiohttp": ("asyncio", True),
+    "aiohttp nolog": ("asyncio", False),
+    "aiohttp+uvloop": ("uvloop", True),
+    "plain aiohttp": ("plain", False),
+}
+
+
+def start_feedsvc(root: Path, db: Path, name: str, max_age: int,
+                  under: list[str] | None = None) -> tuple[subprocess.Popen[bytes], Target, Path]:
+    """The server `name` (SERVERS) in a subprocess, `under` a wrapper command (valgrind) when given."""
+    kind, access_log = SERVERS[name]
     port = free_port()
-    name = ("aiohttp+uvloop" if loop == "uvloop" else "aiohttp") + ("" if access_log else " nolog")
     log = root / f"feedsvc-{name.replace(' ', '-')}.log"
     with log.open("wb") as stderr:
         proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(db), str(port), loop, str(max_age), str(int(access_log))],
+            [*(under or []), sys.executable, __file__, "--serve", str(db), str(port), kind, str(max_age),
+             str(int(access_log))],
             stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    wait_ready(f"http://127.0.0.1:{port}/", proc)
+    wait_ready(f"http://127.0.0.1:{port}/", proc, timeout=600 if under else 20)
     return proc, Target(name, f"http://127.0.0.1:{port}"), log
 
 
@@ -274,8 +338,8 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def measure(targets: list[Target], args: argparse.Namespace) -> dict[tuple[str, str], float]:
-    """wrk on every (feed, scenario, target), --rounds times; the median of each."""
+def measure(targets: list[Target], args: argparse.Namespace) -> dict[tuple[str, str], list[float]]:
+    """wrk on every (feed, scenario, target), --rounds times: each one's rates, round by round."""
     print(f"wrk -t1 -c{args.connections} -d{args.duration}s on {os.cpu_count()} cores", flush=True)
     runs: dict[tuple[str, str], list[float]] = {}
     for round_no in range(args.rounds):
@@ -290,28 +354,119 @@ def measure(targets: list[Target], args: argparse.Namespace) -> dict[tuple[str, 
                     row = f"{path} {scenario}"
                     runs.setdefault((row, t.name), []).append(rate)
                     print(f"  round {round_no + 1}: {row:28} {t.name:16} {rate:>9.0f} req/s", flush=True)
-    return {key: statistics.median(rates) for key, rates in runs.items()}
+    return runs
+
+
+async def drive(port: int, path: str, headers: dict[str, str], requests: int, connections: int) -> None:
+    """Exactly `requests` GETs of `path` over `connections` keep-alive connections, each answer read
+    whole (by its Content-Length) before the next request on its connection."""
+    raw = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+           + "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n").encode()
+
+    async def one(count: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for _ in range(count):
+                writer.write(raw)
+                head = await reader.readuntil(b"\r\n\r\n")
+                if head.split(b" ", 2)[1] not in (b"200", b"304"):
+                    raise SystemExit(f"unexpected answer to {path}: {head[:200]!r}")
+                length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+                if length:
+                    await reader.readexactly(int(length.group(1)))
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(one(requests // connections) for _ in range(connections)))
+
+
+def count_instructions(root: Path, db: Path, name: str, max_age: int, requests: int) -> dict[str, float]:
+    """CPU instructions per request (user space, the server process's every thread) for each feed and
+    scenario: the server runs under valgrind's callgrind, its counters zeroed after a warm-up and
+    dumped after exactly `requests` requests. Unlike req/s, the same on a busy machine as on a quiet one."""
+    out = root / f"callgrind-{name.replace(' ', '-')}"
+    proc, target, _ = start_feedsvc(root, db, name, max_age,
+                                    under=["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p"])
+    port = int(target.base.rsplit(":", 1)[1])
+    labels = {}
+    try:
+        probe(target)
+        for path in FEEDS:
+            for scenario in SCENARIOS:
+                headers = scenario_headers(scenario, target.etags[path])
+                asyncio.run(drive(port, path, headers, 200, 8))  # warm-up: caches, code paths
+                subprocess.run(["callgrind_control", "--zero", str(proc.pid)], capture_output=True, check=True)
+                asyncio.run(drive(port, path, headers, requests, 8))
+                label = f"d{len(labels)}"
+                subprocess.run(["callgrind_control", f"--dump={label}", str(proc.pid)], capture_output=True,
+                               check=True)
+                labels[label] = f"{path} {scenario}"
+    finally:
+        stop(proc)
+    counts = {}
+    for dump in root.glob(f"{out.name}.{proc.pid}.*"):
+        text = dump.read_text(errors="replace")
+        label = re.search(r"^desc: Trigger: Client Request: (\S+)|^desc: Trigger: dump (\S+)", text, re.M)
+        total = re.search(r"^summary: (\d+)", text, re.M)
+        if label and total and (label.group(1) or label.group(2)) in labels:
+            counts[labels[label.group(1) or label.group(2)]] = int(total.group(1)) / (requests // 8 * 8)
+    if len(counts) != len(labels):
+        raise SystemExit(f"callgrind dumps missing for {name}: got {sorted(counts)}")
+    return {row: counts[row] for row in labels.values()}
+
+
+def instructions(root: Path, db: Path, names: list[str], requests: int) -> None:
+    print(f"instructions per request (callgrind, {requests} requests per scenario over 8 connections; "
+          "a few minutes: the servers run under valgrind)", flush=True)
+    results = {}
+    for name in names:
+        for row, count in count_instructions(root, db, name, 900, requests).items():
+            results[(row, name)] = count
+            print(f"  {row:28} {name:16} {count:>9.0f}", flush=True)
+    reference = "plain aiohttp" if "plain aiohttp" in names else names[-1]
+    header = ["feed and scenario"] + [f"{n} instr/req" for n in names] + [
+        f"{n}/{reference}" for n in names if n != reference]
+    rows = [header]
+    for row in dict.fromkeys(r for r, _ in results):
+        rows.append([row] + [f"{results[(row, n)] / 1000:.0f}k" for n in names]
+                    + [f"{results[(row, n)] / results[(row, reference)]:.2f}x" for n in names if n != reference])
+    print_rows(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=1, help="repeat each run; the median is reported")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="repeat each run, servers in rotating order; medians and per-round ratios are reported")
     parser.add_argument("--behind-nginx", action="store_true",
                         help="feedsvc through deploy/nginx.conf's proxy_cache, beside nginx static")
     parser.add_argument("--max-age", type=int, default=None,
                         help="the feeds' max-age in seconds (default 900; 2 with --behind-nginx)")
-    parser.add_argument("--no-access-log", action="store_true",
-                        help="also measure feedsvc with its access log off (column 'aiohttp nolog')")
+    parser.add_argument("--instructions", action="store_true",
+                        help="instead, count CPU instructions per request of each aiohttp server under valgrind")
+    parser.add_argument("--requests", type=int, default=1000, help="requests per scenario for --instructions")
+    parser.add_argument("--servers", default=",".join(SERVERS),
+                        help=f"which aiohttp servers to run, comma-separated (default: all of {', '.join(SERVERS)})")
     parser.add_argument("--serve", nargs=5, metavar=("DB", "PORT", "LOOP", "MAX_AGE", "LOG"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        serve(Path(args.serve[0]), int(args.serve[1]), args.serve[2], int(args.serve[3]), args.serve[4] == "1")
+        if args.serve[2] == "plain":
+            serve_plain(Path(args.serve[0]), int(args.serve[1]), int(args.serve[3]))
+        else:
+            serve(Path(args.serve[0]), int(args.serve[1]), args.serve[2], int(args.serve[3]), args.serve[4] == "1")
         return 0
-    missing = [tool for tool, found in (("wrk", shutil.which("wrk")), ("nginx", nginx_binary())) if not found]
+    names = [n.strip() for n in args.servers.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SERVERS]
+    if unknown or not names:
+        parser.error(f"--servers: unknown {', '.join(unknown) or 'nothing given'}; known: {', '.join(SERVERS)}")
+    if not _has_uvloop() and "aiohttp+uvloop" in names:
+        print("uvloop not installed (pip install 'feedsvc[fast]'): no aiohttp+uvloop", file=sys.stderr)
+        names.remove("aiohttp+uvloop")
+    tools = ("valgrind", "callgrind_control") if args.instructions else ("wrk", "nginx")
+    missing = [tool for tool in tools if not (nginx_binary() if tool == "nginx" else shutil.which(tool))]
     if missing:
-        print(f"{' and '.join(missing)} not installed (apt-get install wrk nginx); nothing to measure",
+        print(f"{' and '.join(missing)} not installed (apt-get install {' '.join(missing)}); nothing to measure",
               file=sys.stderr)
         return 1
     max_age = args.max_age or (2 if args.behind_nginx else 900)
@@ -319,22 +474,17 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(tmp)
         db = root / "bench.db"
         asyncio.run(fill(db))
+        if args.instructions:
+            instructions(root, db, names, args.requests)
+            return 0
+        if args.behind_nginx:  # what `feedsvc serve` would use
+            names = ["aiohttp+uvloop" if _has_uvloop() else "aiohttp"]
         procs: list[subprocess.Popen[bytes]] = []
         servers: list[Nginx] = []
         try:
-            loops = ["asyncio"]
-            if args.behind_nginx:
-                loops = ["uvloop"] if _has_uvloop() else ["asyncio"]  # what `feedsvc serve` would use
-            elif _has_uvloop():
-                loops.append("uvloop")
-            else:
-                print("uvloop not installed (pip install 'feedsvc[fast]'): asyncio's loop only", file=sys.stderr)
-            runs = [(loop, True) for loop in loops]
-            if args.no_access_log and not args.behind_nginx:
-                runs.append((loops[0], False))
             services: list[tuple[Target, Path]] = []
-            for loop, access_log in runs:
-                proc, target, log = start_feedsvc(root, db, loop, max_age, access_log)
+            for name in names:
+                proc, target, log = start_feedsvc(root, db, name, max_age)
                 procs.append(proc)
                 probe(target)
                 services.append((target, log))
@@ -387,14 +537,27 @@ def print_seen(lines: list[str], elapsed: float, max_age: int, name: str) -> Non
         print(f"  {n:5}  {method} {path} -> {status}")
 
 
-def print_table(results: dict[tuple[str, str], float], names: list[str]) -> None:
+def print_table(runs: dict[tuple[str, str], list[float]], names: list[str]) -> None:
+    """Median req/s of each server, and each one's ratio to the last (nginx): the median of its
+    per-round ratios (each against the reference's run of the same round, moments apart), with
+    the lowest and highest in brackets when there were several rounds."""
     reference = names[-1]
     header = ["feed and scenario"] + [f"{n} req/s" for n in names] + [f"{n}/{reference}" for n in names[:-1]]
     rows = [header]
-    for row in dict.fromkeys(r for r, _ in results):
-        rows.append([row] + [f"{results[(row, n)]:.0f}" for n in names]
-                    + [f"{results[(row, n)] / results[(row, reference)]:.2f}x" for n in names[:-1]])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for row in dict.fromkeys(r for r, _ in runs):
+        cells = [row] + [f"{statistics.median(runs[(row, n)]):.0f}" for n in names]
+        for n in names[:-1]:
+            ratios = [a / b for a, b in zip(runs[(row, n)], runs[(row, reference)], strict=True)]
+            cell = f"{statistics.median(ratios):.2f}x"
+            if len(ratios) > 1:
+                cell += f" ({min(ratios):.2f}-{max(ratios):.2f})"
+            cells.append(cell)
+        rows.append(cells)
+    print_rows(rows)
+
+
+def print_rows(rows: list[list[str]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print()
     for r in rows:
         print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))

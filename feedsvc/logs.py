@@ -34,9 +34,6 @@ TEXT_LINE = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 # What json.dumps(ensure_ascii=False) leaves raw that a terminal would still act on (it escapes C0 itself).
 _JSON_RAW_CONTROL = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-# aiohttp.access records as feedsvc.web.access_log.AccessLog writes them: the values of aiohttp's
-# default line, in its order. Named here so a JSON line carries them as fields.
-_ACCESS_ARGS = ("remote", None, "method", "path", None, None, "status", "bytes", "referer", "user_agent")
 
 
 class TextFormatter(logging.Formatter):
@@ -65,7 +62,6 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        line.update(access_fields(record))
         line.update((key, value) for key, value in record.__dict__.items()
                     if key not in _STANDARD and key not in line)
         if record.exc_info:
@@ -76,16 +72,6 @@ class JsonFormatter(logging.Formatter):
             line["stack_info"] = self.formatStack(record.stack_info)
         text = json.dumps(line, ensure_ascii=False, default=str)
         return _JSON_RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-def access_fields(record: logging.LogRecord) -> dict[str, Any]:
-    """An access line's request as fields (remote, method, path, status, bytes, referer, user_agent),
-    read from the record's arguments; {} for any other record, or one that carries its fields itself."""
-    args = record.args
-    if (record.name != "aiohttp.access" or not isinstance(args, tuple) or len(args) != len(_ACCESS_ARGS)
-            or "method" in record.__dict__):
-        return {}
-    return {key: value for key, value in zip(_ACCESS_ARGS, args, strict=True) if key is not None}
 
 
 class LogHandler(logging.StreamHandler[TextIO]):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from datetime import datetime
 from importlib import metadata
@@ -116,6 +116,22 @@ class Metrics:
             registry=registry)
         self.feed_cache_misses = Counter(
             "feedsvc_feed_cache_misses", "Feed requests that had to wait for a rendering.", registry=registry)
+        self.feed_cache_bytes = Gauge(
+            "feedsvc_feed_cache_bytes", "Bytes the feed cache holds (rendered feeds in both encodings, views and "
+            "the entries they came from; roughly), within server.feed_cache_bytes.", registry=registry)
+        self.feed_cache_entries = Gauge(
+            "feedsvc_feed_cache_entries", "Renderings, views and section snapshots the feed cache holds.",
+            registry=registry)
+        self.feed_cache_evictions = Counter(
+            "feedsvc_feed_cache_evictions", "Renderings, views and section snapshots dropped to stay within "
+            "server.feed_cache_bytes (rendered again from the store when next asked for).", registry=registry)
+        self.change_signal_up = Gauge(
+            "feedsvc_change_signal_up", "1 while the store's change signal (PostgreSQL LISTEN) is listening; 0 "
+            "while it is lost (store revisions are polled meanwhile) and on SQLite (no signal: polled).",
+            registry=registry)
+        self.change_signal_losses = Counter(
+            "feedsvc_change_signal_losses", "Times the store's change signal was lost (then re-established).",
+            registry=registry)
         self.config_reloads = Counter(
             "feedsvc_config_reloads", "Config reloads (file changed, SIGHUP, POST /admin/reload) by outcome: "
             "ok (applied) or invalid (nothing changed, the old config keeps running).", ["outcome"], registry=registry)
@@ -197,6 +213,21 @@ class Metrics:
     def feed_cache(self, hit: bool) -> None:
         """Count one feed lookup in the render cache (FeedCache's on_lookup)."""
         (self.feed_cache_hits if hit else self.feed_cache_misses).inc()
+
+    def watch_feed_cache(self, size: Callable[[], float], count: Callable[[], float]) -> None:
+        """Read the feed cache's bytes and entries when scraped (nothing on the serving path)."""
+        self.feed_cache_bytes.set_function(size)
+        self.feed_cache_entries.set_function(count)
+
+    def feed_cache_evicted(self, n: int) -> None:
+        """Count evictions from the feed cache (FeedCache's on_evict)."""
+        self.feed_cache_evictions.inc(n)
+
+    def change_signal(self, up: bool) -> None:
+        """The store's change signal went up or down (FeedCache's on_signal)."""
+        self.change_signal_up.set(1 if up else 0)
+        if not up:
+            self.change_signal_losses.inc()
 
     def rendered(self, fmt: str, seconds: float) -> None:
         """Observe one render (FeedCache's on_render)."""

@@ -270,7 +270,7 @@ def test_unknown_key_suggests_the_close_one() -> None:
 
 def test_unknown_key_without_a_close_one_lists_the_known_keys() -> None:
     assert problems("server:\n  colour: red\n") == [
-        "config.yaml:2: server: 'colour' is not a known key; known keys: host, port, public_url, idle_timeout, max_connections, websub_hub, admin_token"
+        "config.yaml:2: server: 'colour' is not a known key; known keys: host, port, public_url, idle_timeout, max_connections, feed_cache_bytes, websub_hub, admin_token"
     ]
 
 

@@ -65,6 +65,51 @@ def test_a_small_form_stays_a_widget() -> None:
     assert lines_of(entry) == PARAS
 
 
+def test_a_search_box_laid_out_in_a_table_is_a_widget_not_the_texts_last_line() -> None:
+    # HTML5 parsing leaves a <form> written between table tags empty: the box's cell, label and all,
+    # stands outside it in the article's container.
+    search = ("<table><form action='/search'><tr><td>站内搜索：<input name='q'><input type='submit' value='搜索'>"
+              "</td></tr></form></table>")
+    entry = extract(article(paras(search)))
+    assert lines_of(entry) == PARAS
+    assert "站内搜索" not in text_of(entry) and "<table" not in entry.content_html
+    # A control inside a paragraph with text of its own takes nothing with it.
+    quiz = f"<p>{PARAS[2]}<input type='checkbox'></p>"
+    assert lines_of(extract(article(paras().replace(f"<p>{PARAS[2]}</p>", quiz)))) == PARAS
+
+
+def test_a_media_players_controls_are_not_text_and_its_video_stays() -> None:
+    player = ("<div class='video-player'><video src='https://v.example.cn/a.mp4'></video>"
+              "<div class='tip'>正在为您切换到高清，请稍候...</div><div class='rate'>倍速 2.0X 1.5X 1.0X</div>"
+              "<span>很抱歉，当前视频播放失败，错误代码：4100</span></div>")
+    entry = extract(article("<div class='content'>" + player + "".join(f"<p>{p}</p>" for p in PARAS) + "</div>"))
+    assert lines_of(entry) == PARAS
+    assert "https://v.example.cn/a.mp4" in entry.content_html
+    # A player whose video a script inserts later leaves nothing behind.
+    empty = player.replace(" src='https://v.example.cn/a.mp4'", "")
+    entry = extract(article("<div class='content'>" + empty + "".join(f"<p>{p}</p>" for p in PARAS) + "</div>"))
+    assert lines_of(entry) == PARAS and "<video" not in entry.content_html
+    # A box classed as a player with no media in it is no media player: a sports report's table stays.
+    stats = ("<div class='player-stats'><p>本场比赛中，张三得到全场最高的32分，另有8个篮板和5次助攻，"
+             "命中率超过六成。</p></div>")
+    entry = extract(article("<div class='content'>" + "".join(f"<p>{p}</p>" for p in PARAS) + stats + "</div>"))
+    assert "张三得到全场最高的32分" in text_of(entry)
+
+
+def test_the_text_a_page_marks_as_its_article_body_is_kept_beside_denser_notes() -> None:
+    verse = "春风吹过小河边，<br>杨柳依依绿满天。<br>燕子归来寻旧垒，<br>桃花含笑映山前。"
+    notes = "<div class='notes'><h3>赏析</h3><div>" + "".join(f"<p>{p}</p>" for p in PARAS) + "</div></div>"
+    poem = (f"<div itemscope itemtype='http://schema.org/Article'><h1>春日</h1>"
+            f"<div class='info'><p>朝代：<a href='/dynasty/7'>唐代</a></p><div itemprop='articleBody'>{verse}</div></div>{notes}</div>")
+    html = article(poem, title="春日").replace("<h1>春日</h1>", "", 1)
+    text = text_of(extract(html))
+    assert "春风吹过小河边，杨柳依依绿满天。" in text and PARAS[2] in text
+    # Without the article marked around them the densest block stays the body.
+    plain = html.replace(" itemscope itemtype='http://schema.org/Article'", "")
+    text = text_of(extract(plain))
+    assert "春风吹过小河边" not in text and PARAS[2] in text
+
+
 # --- what trails the article --------------------------------------------------------------------------
 
 
@@ -159,6 +204,16 @@ def test_a_date_line_inside_the_body_container_above_the_text() -> None:
     entry = extract(f"<html><head><title>某某的博客</title></head><body>{menu}{body}</body></html>")
     assert entry.published == datetime(2003, 7, 24, tzinfo=SH)
     assert lines_of(entry) == PARAS
+
+
+def test_a_span_of_days_opening_the_text_is_text_not_its_date_line() -> None:
+    # A conference programme: `(2004年12月11－12日，示例大学)` under its name is the event's, not the page's date.
+    for span in ("（2004年12月11－12日，示例大学）", "2024年5月11日至5月12日 示例大学"):
+        body = f"<div class='content'><p>第四届示例学年会</p><p>{span}</p>" + "".join(f"<p>{p}</p>" for p in PARAS) + "</div>"
+        entry = extract(article(body, title="第四届示例学年会会议议程"))
+        assert span in lines_of(entry), span
+    dated = "<div class='content'><p>2004-12-10 示例日报</p>" + "".join(f"<p>{p}</p>" for p in PARAS) + "</div>"
+    assert lines_of(extract(article(dated))) == PARAS
 
 
 def test_the_us_date_order_asp_pages_print() -> None:

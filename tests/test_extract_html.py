@@ -14,9 +14,11 @@ from feedsvc.extract.discovery import page_title
 from feedsvc.extract.html import (
     Node,
     SelectorError,
+    class_and_id,
     clean_text,
     compile_selector,
     elements,
+    hint_pattern,
     parse_html,
     raw_text,
     select,
@@ -206,3 +208,18 @@ def test_raw_text_keeps_whitespace_and_reads_nested_elements() -> None:
     assert raw_text(p) == "".join(str(t) for t in p.itertext())
     assert raw_text(one(root, ".//a")) == " 单 "
     assert text_of(p) == "一 二 三"
+
+
+# --- class/id hints -------------------------------------------------------------------------------
+
+
+def test_hint_patterns_match_as_their_word_boundaries_say_on_the_lowercased_class_and_id() -> None:
+    hint = hint_pattern(r"comment|\bnav\b|\bad(?:s)?\b|\bside")
+    written = re.compile(r"comment|\bnav\b|\bads?\b|\bside", re.I)
+    classes = ["nav", "top-nav", "Top NAV", "sidenav", "navbar", "ads", "AD", "bad", "load", "x-ads-2", "sidebar",
+               "inside", "CommentList", "", "正文 nav_1"]
+    for cls in classes:
+        root = parse_html(f"<html><body><div class='{cls}' id='X1'>一</div></body></html>")
+        key = class_and_id(one(root, ".//div"))
+        assert key == key.lower()
+        assert bool(hint.search(key)) == bool(written.search(f"{cls} X1")), cls

@@ -336,7 +336,7 @@ async def test_a_build_overtaken_by_invalidate_is_served_but_not_kept(site: Web)
     cache = site.cache
     building = asyncio.ensure_future(cache.feed(SITE, "cixi", "rss"))
     for _ in range(10_000):  # until the build has read the entries; it renders them next
-        if (SITE, "cixi") in cache._snapshots:
+        if cache._cached.get((SITE, "cixi")) is not None:  # the section's snapshot is stored
             break
         await asyncio.sleep(0)
     cache.invalidate(SITE, "cixi")  # same loop turn: the render cannot have been stored yet

@@ -52,6 +52,31 @@ def format_duration(value: timedelta) -> str:
     return f"{seconds:g}s"
 
 
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?\s*$")
+_SIZE_UNITS = {"B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
+_SIZE_HINT = "use 64MiB, 512KiB, 1GiB or a number of bytes"
+
+
+def parse_byte_size(value: Any) -> int:
+    """`64MiB`, `500MB`, `1GiB` (KB/MB/GB count 1000s, KiB/MiB/GiB 1024s) or a number of bytes → bytes."""
+    if isinstance(value, bool) or value is None or (isinstance(value, float) and not math.isfinite(value)):
+        raise ValueError(f"{describe(value)} is not a size ({_SIZE_HINT})")
+    if isinstance(value, (int, float)):
+        return int(value)
+    m = _SIZE_RE.match(str(value))
+    if not m:
+        raise ValueError(f"{describe(value)} is not a size ({_SIZE_HINT})")
+    return int(float(m.group(1)) * _SIZE_UNITS[m.group(2) or "B"])
+
+
+def format_byte_size(value: int) -> str:
+    """Bytes → the shortest `64MiB`/`512KiB` text that `parse_byte_size` reads back."""
+    for unit in ("GiB", "MiB", "KiB"):
+        if value >= _SIZE_UNITS[unit] and value % _SIZE_UNITS[unit] == 0:
+            return f"{value // _SIZE_UNITS[unit]}{unit}"
+    return str(value)
+
+
 def _check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
@@ -189,6 +214,16 @@ Duration = Annotated[
                   {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DURATION.total_seconds()}],
         "description": "A duration: 30s, 15m, 2h, 1d (or a number of seconds); at most 30d",
         "examples": ["30s", "15m", "2h"],
+    }),
+]
+ByteSize = Annotated[
+    int,
+    BeforeValidator(parse_byte_size),
+    PlainSerializer(format_byte_size, return_type=str, when_used="json"),
+    WithJsonSchema({
+        "anyOf": [{"type": "string", "pattern": _SIZE_RE.pattern}, {"type": "integer", "minimum": 0}],
+        "description": "A size in bytes: 64MiB, 512KiB, 1GiB, 500MB (or a number of bytes)",
+        "examples": ["64MiB", "1GiB"],
     }),
 ]
 TimeZone = Annotated[str, AfterValidator(_check_timezone)]

@@ -18,6 +18,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from feedsvc import model
 from feedsvc.config.fields import (
+    ByteSize,
     Css,
     CssList,
     Duration,
@@ -28,6 +29,7 @@ from feedsvc.config.fields import (
     Slug,
     StoreUrl,
     TimeZone,
+    format_byte_size,
     format_duration,
     split_allowed_host,
 )
@@ -70,6 +72,10 @@ class _Strict(BaseModel):
 MAX_IDLE_TIMEOUT = timedelta(hours=1)
 MAX_CONNECTIONS = 100_000
 MIN_ADMIN_TOKEN = 16
+# The feed cache's budget: 64 MiB holds about 280 sections' three feeds of 33 KB and their entries.
+DEFAULT_FEED_CACHE_BYTES = 64 * 1024**2
+MIN_FEED_CACHE_BYTES = 1024**2
+MAX_FEED_CACHE_BYTES = 64 * 1024**3
 
 
 class ServerConfig(_Strict):
@@ -82,6 +88,10 @@ class ServerConfig(_Strict):
     max_connections: int = Field(
         512, ge=8, le=MAX_CONNECTIONS, description="Open client connections at most (lowered to fit the open-file "
         "limit); past it a new connection closes the longest idle one")
+    feed_cache_bytes: ByteSize = Field(
+        DEFAULT_FEED_CACHE_BYTES,
+        description="Memory for rendered feeds and the entries they came from (64MiB, 1GiB…; at least 1MiB): "
+        "the least recently requested are dropped past it and rendered again from the store when asked")
     websub_hub: HttpUrl | None = Field(
         None, description="WebSub hub: every feed advertises it (and itself), and each section that changed "
         "in a refresh is published to it")
@@ -95,6 +105,14 @@ class ServerConfig(_Strict):
         # The message never repeats the value: it is a secret.
         if value is not None and len(value.get_secret_value()) < MIN_ADMIN_TOKEN:
             raise ValueError(f"is too short (at least {MIN_ADMIN_TOKEN} characters; a guessable token guards nothing)")
+        return value
+
+    @field_validator("feed_cache_bytes")
+    @classmethod
+    def _feed_cache_bytes_bound(cls, value: int) -> int:
+        if not MIN_FEED_CACHE_BYTES <= value <= MAX_FEED_CACHE_BYTES:
+            raise ValueError(f"{format_byte_size(value)} is out of range (between "
+                             f"{format_byte_size(MIN_FEED_CACHE_BYTES)} and {format_byte_size(MAX_FEED_CACHE_BYTES)})")
         return value
 
     @field_validator("idle_timeout")

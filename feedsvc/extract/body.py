@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from feedsvc.extract.density import CHROME_HINT, DROP_TAGS, NEGATIVE_HINT, POSITIVE_HINT
+from feedsvc.extract.density import CHROME_HINT, DROP_TAGS, NEGATIVE_HINT, POSITIVE_HINT, is_player
 from feedsvc.extract.html import (
     BLOCK_TAGS,
     Node,
@@ -74,12 +74,15 @@ _WIDGET_WORDS = frozenset({"编辑", "播报", "收藏", "分享", "举报", "�
                            "点赞", "纠错", "全屏", "返回顶部"})
 _DATELINE_LABEL = re.compile(r"来源|稿源|作者|记者|编辑|发布|发表|时间|日期|浏览|阅读|点击|字号|评论")
 _DATE_SHAPE = re.compile(r"(19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|\d{1,2}[-/月]\d{1,2}日?\s*\d{1,2}:\d{2}")
+# `2004年12月11－12日`, `5月11日至5月12日`: a span of days (an event's, a term's) is no publication time.
+_DATE_RANGE_END = re.compile(
+    r"\s*日?\s*(?:[-－—–~～]|至|到)\s*(?:(?:19|20)\d{2}\s*[-/.年]\s*)?(?:\d{1,2}\s*[-/.月]\s*)?\d{1,2}(?![:：\d])")
 
 
 def is_dateline(text: str) -> bool:
     """`2021-12-08 09:58 来源：慈溪日报`: a date with labels, or a date and little else."""
     m = _DATE_SHAPE.search(text)
-    if not m:
+    if not m or _DATE_RANGE_END.match(text, m.end()):
         return False
     rest = squash(text[: m.start()] + text[m.end():])
     return bool(_DATELINE_LABEL.search(text)) or len(rest) <= 12
@@ -122,6 +125,9 @@ def _drop_chrome_nodes(el: Node) -> None:
         hint = class_and_id(node)
         if not hint.strip() or POSITIVE_HINT.search(hint):
             continue
+        if is_player(node, hint):
+            _keep_media(node)
+            continue
         if CHROME_HINT.search(hint):
             drop_tree(node)  # comments, related lists, footers: whatever their length
             continue
@@ -129,6 +135,20 @@ def _drop_chrome_nodes(el: Node) -> None:
             text = text_of(node)
             if len(text) < 200 or _link_chars(node) > 0.5 * len(text):
                 drop_tree(node)
+
+
+def _keep_media(player: Node) -> None:
+    """A player's box without its controls and messages: only the video or audio elements in it stay."""
+    media = [el for el in player.iter("video", "audio") if el.get("src") or el.find("source") is not None]
+    if not media:
+        drop_tree(player)
+        return
+    for child in list(player):
+        player.remove(child)
+    player.text = None
+    for el in media:
+        el.tail = None
+        player.append(el)
 
 
 def _drop_leading_box(el: Node) -> None:

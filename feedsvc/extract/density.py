@@ -14,19 +14,25 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from feedsvc.extract.html import BLOCK_TAGS, CHROME_TAGS, Node, class_and_id, elements
+from feedsvc.extract.html import BLOCK_TAGS, CHROME_TAGS, Node, class_and_id, elements, hint_pattern
 
-__all__ = ["CHROME_HINT", "DROP_TAGS", "NEGATIVE_HINT", "POSITIVE_HINT", "BodyScores", "score_blocks", "score_body"]
+__all__ = ["CHROME_HINT", "DROP_TAGS", "NEGATIVE_HINT", "PLAYER_HINT", "POSITIVE_HINT", "BodyScores", "is_player",
+           "score_blocks", "score_body"]
 
 _PUNCT = re.compile(r"[，。！？；：、,!?;“”\"「」]")
-POSITIVE_HINT = re.compile(r"article|content|text|body|main|zoom|post|entry|detail|story|conte|news_?txt|正文", re.I)
-NEGATIVE_HINT = re.compile(
-    r"comment|footer|\bfoot|\bnav|menu|sidebar|\bside|relat|recommend|\bhot|rank|share|\bads?\b|advert|banner|"
-    r"copyright|crumb|toolbar|login|\btags?\b|keyword|pagination|pager|qrcode|popup|modal|widget|"
-    r"bdshare|jiathis|\bprint|\bmore\b|\blink",
-    re.I,
+
+
+POSITIVE_HINT = hint_pattern(r"article|content|text|body|main|zoom|post|entry|detail|story|conte|news_?txt|正文")
+NEGATIVE_HINT = hint_pattern(
+    r"comment|footer|\bfoot|\bnav|menu|sidebar|\bside|relat|recommend|\bhot|rank|share|\bad(?:s)?\b|advert|banner|"
+    r"copyright|crumb|toolbar|login|\btag(?:s)?\b|keyword|pagination|pager|qrcode|popup|modal|widget|"
+    r"bdshare|jiathis|\bprint|\bmore\b|\blink"
 )
-CHROME_HINT = re.compile(r"footer|\bfoot|copyright|comment|sidebar|\bnav\b|\bmenu|relate|recommend|\brank", re.I)
+CHROME_HINT = hint_pattern(r"footer|\bfoot|copyright|comment|sidebar|\bnav\b|\bmenu|relate|recommend|\brank")
+# A media player's box (`video-player`, `mplayer`, `xgplayer`) around a video, audio or frame: its
+# text is the player's controls and messages (倍速, 高清, 播放失败); body.py keeps the media element.
+# (A `player-stats` table in a sports report holds no media and stays text.)
+PLAYER_HINT = hint_pattern(r"player")
 # Inside an article a form or a menu is a widget (search box, comment form), never text.
 DROP_TAGS = CHROME_TAGS | {"form", "menu"}
 # Text blocks are credited here; bare containers carry text only when it sits directly in them.
@@ -38,6 +44,9 @@ _REGION_CHARS = 100
 _REGION_SHARE = 0.15
 _SHORT_TEXT = 400  # a densest block shorter than this may be one part of a short text
 _CLASSED = etree.XPath(".//*[@class or @id]")
+# schema.org microdata: the element a page itself marks as its article's text, and the article around it.
+_DECLARED_BODY = etree.XPath(".//*[@itemprop='articleBody']")
+_ARTICLE_TYPE = re.compile(r"schema\.org/(?:\w*Article|BlogPosting|Report|CreativeWork)\b", re.I)
 
 
 def _stat(text: str | None) -> tuple[int, int]:
@@ -60,6 +69,7 @@ class BodyScores:
     scores: dict[Node, float]
     stats: Stats
     chrome: set[Node]
+    declared: Node | None = None  # the page's own itemprop="articleBody", when it has text
 
     def choose(self, headline: Node | None = None) -> Node | None:
         """The element most likely to hold the article text, or None for a page without text. Given the
@@ -70,6 +80,8 @@ class BodyScores:
         if headline is not None:
             near = _beside_headline(best, self.best_score, headline, self.scores, self.stats)
             best = near if near is not None else best
+        if self.declared is not None:
+            best = _with_declared(best, self.declared)
         return _whole_text(best, self.stats, self.chrome)
 
 
@@ -123,7 +135,8 @@ def score_blocks(root: Node) -> BodyScores:
     # the whole page (<div class="wrap has-sidebar">) describes the layout, not a chrome block.
     in_chrome: set[Node] = set()
     for el in elements(_CLASSED(scope)):
-        if CHROME_HINT.search(class_and_id(el)) and stats[el][0] < 0.9 * page_chars:
+        hint = class_and_id(el)
+        if (CHROME_HINT.search(hint) or is_player(el, hint)) and stats[el][0] < 0.9 * page_chars:
             in_chrome.add(el)
     for el in nodes:
         if el.getparent() in in_chrome:
@@ -156,7 +169,34 @@ def score_blocks(root: Node) -> BodyScores:
         final[el] = score
         if score > best_score:
             best, best_score = el, score
-    return BodyScores(best, best_score, final, stats, in_chrome)
+    declared = next((el for el in elements(_DECLARED_BODY(scope)) if stats.get(el, (0,))[0] and el not in excluded
+                     and el not in in_chrome), None)
+    return BodyScores(best, best_score, final, stats, in_chrome, declared)
+
+
+def _with_declared(best: Node, declared: Node) -> Node:
+    """The densest block and the page's own `itemprop="articleBody"` both hold the article's text when
+    the page marks an article (itemscope, a schema.org Article type) around the two: a poem page marks
+    its verse, and its notes and commentary, denser, stand beside it. The smallest element holding both,
+    within that article; otherwise the densest block as it was."""
+    if best is declared or any(a is declared for a in best.iterancestors()):
+        return best
+    above_declared = list(declared.iterancestors())
+    if any(a is best for a in above_declared):
+        return best
+    common = next((a for a in best.iterancestors() if a in above_declared), None)
+    if common is None:
+        return best
+    for el in (common, *common.iterancestors()):
+        if el.get("itemscope") is not None and _ARTICLE_TYPE.search(el.get("itemtype") or ""):
+            return common
+    return best
+
+
+def is_player(el: Node, hint: str) -> bool:
+    """A media player's box: classed as a player (`hint` is its class_and_id) and holding a video,
+    an audio or a frame."""
+    return bool(PLAYER_HINT.search(hint)) and any(True for _ in el.iter("video", "audio", "iframe"))
 
 
 def _whole_text(best: Node, stats: Stats, chrome: set[Node]) -> Node:

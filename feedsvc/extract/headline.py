@@ -16,13 +16,13 @@ from datetime import datetime
 
 from feedsvc.extract.bylines import find_authors, find_source
 from feedsvc.extract.dates import find_dates
-from feedsvc.extract.html import Node, class_and_id, is_element, select, squash, text_of
+from feedsvc.extract.html import Node, class_and_id, hint_pattern, is_element, select, squash, text_of
 from feedsvc.extract.page import Page, as_text
 from feedsvc.model import Rules
 
 __all__ = ["find_subtitle", "find_title"]
 
-_TITLE_HINT = re.compile(r"title|headline|heading|biaoti|\btit\b|subject|arti_?tit|news_?tit", re.I)
+_TITLE_HINT = hint_pattern(r"title|headline|heading|biaoti|\btit\b|subject|arti_?tit|news_?tit")
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _TAG_WEIGHT = {"h1": 1.0, "h2": 0.9, "h3": 0.7, "h4": 0.6, "h5": 0.6, "h6": 0.5}
 _TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|--|—|–|-|::|·)\s*")

@@ -22,6 +22,7 @@ from feedsvc.extract.html import (
     elements,
     parse_html,
     raw_text,
+    squash,
     text_of,
 )
 
@@ -31,6 +32,11 @@ __all__ = ["Line", "Page", "as_text"]
 # was meant to reveal.
 _HIDDEN_CHROME_CHARS = 300
 _HIDDEN = etree.XPath(".//*[@hidden or contains(translate(@style, ' ', ''), 'display:none')]")
+# A block that holds a form control and, once the controls are gone, no more than a label's worth of
+# text (`新闻：` before a search box) is a widget. HTML5 parsing leaves a <form> written between table
+# tags empty, so a search box's cell is not inside the form that would have dropped it.
+_CONTROLS = ("input", "select", "textarea")
+_LABEL_CHARS = 12
 
 
 def as_text(value: object) -> str:
@@ -100,7 +106,11 @@ class Page:
         """Drop invisible nodes, then number the remaining nodes in document order."""
         body = self.root.find("body")
         scope = body if body is not None else self.root
+        widgets = {_block_of(el) for el in scope.iter(*_CONTROLS) if el.get("type") != "hidden"}
         etree.strip_elements(scope, *INVISIBLE_TAGS, with_tail=False)
+        for block in widgets:
+            if block is not None and block is not scope and len(squash(raw_text(block))) <= _LABEL_CHARS:
+                drop_tree(block)
         for el in elements(_HIDDEN(scope)):
             if len(raw_text(el)) < _HIDDEN_CHROME_CHARS:
                 drop_tree(el)
@@ -154,6 +164,14 @@ class Page:
                     buf.append(tail)
         flush()
         return out
+
+
+def _block_of(el: Node) -> Node | None:
+    """The nearest block element around `el`."""
+    for anc in el.iterancestors():
+        if anc.tag in BLOCK_TAGS:
+            return anc
+    return None
 
 
 def _jsonld_objects(text: str) -> Iterator[dict[str, Any]]:

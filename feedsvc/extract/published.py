@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from feedsvc.extract.dates import date_from_url, find_dates, parse_date, parse_iso
-from feedsvc.extract.html import Node, class_and_id, select, text_of
+from feedsvc.extract.html import Node, class_and_id, hint_pattern, select, text_of
 from feedsvc.extract.page import Line, Page, as_text
 from feedsvc.model import ListedLink, Rules
 
@@ -26,7 +26,7 @@ _META_DATE_KEYS = ("article:published_time", "og:article:published_time", "og:pu
                    "publishdate", "publish_date", "pubdate", "pubtime", "publishtime", "dc.date.issued",
                    "dc.date", "date", "sailthru.date", "article:modified_time", "dateupdate", "datemodified")
 _URL_SLACK = timedelta(hours=36)  # the URL names a day at midnight; zones and late-night posts shift it
-_DATE_HINT = re.compile(r"time|date|publish|pubtime|riqi|shijian", re.I)
+_DATE_HINT = hint_pattern(r"time|date|publish|pubtime|riqi|shijian")
 
 
 def _meta_date(page: Page, tz: ZoneInfo, now: datetime) -> datetime | None:

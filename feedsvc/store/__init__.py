@@ -1,10 +1,10 @@
 """Where entries live: the `Store` protocol and its implementations, chosen by URL."""
 
 from feedsvc.errors import StoreError
-from feedsvc.store.base import Store
+from feedsvc.store.base import SectionChanged, SignalLost, SignalUp, Store, StoreChange
 from feedsvc.store.urls import shown_url
 
-__all__ = ["Store", "open_store", "shown_url"]
+__all__ = ["SectionChanged", "SignalLost", "SignalUp", "Store", "StoreChange", "open_store", "shown_url"]
 
 
 def open_store(url: str) -> Store:

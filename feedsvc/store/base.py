@@ -5,13 +5,37 @@ The same contract tests (tests/test_store.py) run against every implementation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from feedsvc.model import Entry, RefreshReport, SectionState, UpsertResult, Validators
 from feedsvc.store.tables import TableReader, TableWriter
+
+
+@dataclass(frozen=True, slots=True)
+class SectionChanged:
+    """A write committed (by any process) changed the section's entries: its revision moved."""
+
+    site: str
+    section: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignalUp:
+    """The change signal is listening (again): changes committed while it was not went unheard."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignalLost:
+    """The change signal stopped (connection dropped or refused); it is being re-established."""
+
+    reason: str
+
+
+StoreChange = SectionChanged | SignalUp | SignalLost
 
 
 class Store(Protocol):
@@ -75,6 +99,12 @@ class Store(Protocol):
         """A number that grows whenever the section's entries change (feed caches key on it)."""
 
     async def revisions(self) -> dict[tuple[str, str], int]: ...
+
+    def changes(self) -> AsyncGenerator[StoreChange, None] | None:
+        """The store's change signal, heard from every process writing it: SignalUp once listening
+        (and again after each reconnection), SectionChanged for each committed change, SignalLost
+        when it stops. It runs until closed (aclose) and never raises for a lost connection; it
+        reconnects on its own. None when the store has no signal (SQLite: readers poll `revisions()`)."""
 
     async def get_validators(self, url: str) -> Validators | None: ...
 

@@ -15,7 +15,7 @@ import asyncio
 import functools
 import logging
 import zlib
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -26,7 +26,9 @@ import asyncpg
 from feedsvc.errors import StoreError
 from feedsvc.model import Entry, RefreshReport, SectionState, UpsertResult, Validators
 from feedsvc.store import leases, postgres_writes
+from feedsvc.store.base import StoreChange
 from feedsvc.store.postgres_dump import PostgresTables
+from feedsvc.store.postgres_listen import listen_changes
 from feedsvc.store.postgres_schema import MIGRATIONS, Migration
 from feedsvc.store.postgres_writes import ensure_section, record_report
 from feedsvc.store.sqlite_rows import (
@@ -294,6 +296,10 @@ class PostgresStore:
     async def revisions(self) -> dict[tuple[str, str], int]:
         rows = await self._fetch("SELECT site, section, revision FROM sections")
         return {(site, section): revision for site, section, revision in rows}
+
+    def changes(self) -> AsyncGenerator[StoreChange, None]:
+        """LISTEN for every process's committed writes, on a connection of its own (postgres_listen.py)."""
+        return listen_changes(self.url, self.shown)
 
     @_translated
     async def get_validators(self, url: str) -> Validators | None:

@@ -321,6 +321,11 @@ class SQLiteStore:
             rows = await db.execute_fetchall("SELECT site, section, revision FROM sections")
         return {(site, section): revision for site, section, revision in rows}
 
+    def changes(self) -> None:
+        """No change signal: one process serves a SQLite store; another's writes (`feedsvc refresh`)
+        are found by polling `revisions()`."""
+        return None
+
     @_translated
     async def get_validators(self, url: str) -> Validators | None:
         async with self._reading() as db:

@@ -5,10 +5,11 @@
 """
 
 from feedsvc.web.cache import FeedCache
+from feedsvc.web.cache_follow import StoreFollower
 from feedsvc.web.connections import ConnectionLimits
-from feedsvc.web.handlers import FEED_CACHE, make_app
+from feedsvc.web.handlers import FEED_CACHE, STORE_FOLLOWER, make_app
 from feedsvc.web.representation import CachedFeed
 from feedsvc.web.server import make_runner, run_app, serve_until_signal
 
-__all__ = ["FEED_CACHE", "CachedFeed", "ConnectionLimits", "FeedCache", "make_app", "make_runner", "run_app",
-           "serve_until_signal"]
+__all__ = ["FEED_CACHE", "STORE_FOLLOWER", "CachedFeed", "ConnectionLimits", "FeedCache", "StoreFollower",
+           "make_app", "make_runner", "run_app", "serve_until_signal"]

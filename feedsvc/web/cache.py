@@ -1,9 +1,15 @@
 """Rendered feeds per (site, section, format), each a CachedFeed (representation.py) ready to send.
 
 A feed is rendered on its first request and again only when its section's store revision moves:
-`invalidate()` covers writes made in this process, a background poll of `store.revisions()` covers
-another process's (`feedsvc refresh`). Serving an unchanged feed is a dict lookup: no query, no render.
+`invalidate()` covers writes made in this process, the StoreFollower (cache_follow.py) another
+process's, from the store's change signal or by polling `poll_once()`. Serving an unchanged feed is
+a dict lookup: no query, no render.
 Concurrent requests for a feed being built share one build (one render for a thundering herd).
+
+Memory is bounded by `server.feed_cache_bytes` (cache_lru.py): rendered feeds (both encodings) and
+the section entries they were rendered from, least recently used evicted first and rebuilt from the
+store on their next request; a quarter of the budget holds filtered views, so a flood of views
+cannot evict the plain feeds.
 
 Filtered views (`?q=`, `?exclude=`, `?limit=`) cannot starve that path, whatever a client asks:
 - a view is filtered over the cached entries (a substring test each) and cached by the entries it
@@ -12,7 +18,8 @@ Filtered views (`?q=`, `?exclude=`, `?limit=`) cannot starve that path, whatever
 - a view keeping new entries is rendered one at a time, with at most `max_pending_views` waiting;
   beyond that a request gets `ViewsBusy` (503 + Retry-After), not a place in an unbounded queue
   of renders competing with the plain feeds for the CPU;
-- at most `max_variants` renderings of views are kept (least recently used goes first).
+- at most `max_variants` renderings of views are kept, within their share of the budget (least
+  recently used goes first).
 """
 
 from __future__ import annotations
@@ -21,21 +28,20 @@ import asyncio
 import functools
 import logging
 import math
+import sys
 import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from aiohttp import web
-
 from feedsvc.clock import Clock, utcnow
 from feedsvc.config import Config, SectionRef
-from feedsvc.errors import FeedsvcError, NotFound
+from feedsvc.errors import NotFound
 from feedsvc.model import Entry, Feed
-from feedsvc.render import FORMATS, render
+from feedsvc.render import render
 from feedsvc.store import Store
+from feedsvc.web.cache_lru import ByteLRU
 from feedsvc.web.query import DEFAULT, FeedQuery, searchable
 from feedsvc.web.representation import CachedFeed, feed_timestamp, link_header, represent
 
@@ -43,6 +49,10 @@ log = logging.getLogger("feedsvc.web")
 
 T = TypeVar("T")
 SectionKey = tuple[str, str]
+# What a cached feed holds besides its two bodies (two sets of headers, the objects): roughly.
+FEED_OVERHEAD = 2048
+# What an entry of a section snapshot holds besides its strings (the Entry, its datetimes, a tuple slot).
+ENTRY_OVERHEAD = 400
 
 
 class ViewsBusy(Exception):
@@ -55,6 +65,20 @@ class SectionSnapshot:
     revision: int
     generation: int  # bumped by invalidate(): results of older generations are never stored
     texts: tuple[str, ...] = ()  # each entry's text that ?q= / ?exclude= search (query.searchable)
+
+    def size(self) -> int:
+        """Roughly the bytes it holds: its entries' strings (as Python stores them) and their objects."""
+        total = sum(map(sys.getsizeof, self.texts))
+        for e in self.feed.entries:
+            total += ENTRY_OVERHEAD + sum(sys.getsizeof(text) for text in (
+                e.url, e.title, e.subtitle, e.author, e.source, e.editor, e.summary, e.content_html, e.image,
+                *e.categories) if text)
+        return total
+
+
+def feed_size(cached: CachedFeed) -> int:
+    """Roughly the bytes a cached feed holds: both bodies and their headers."""
+    return len(cached.plain.body) + len(cached.gzip.body) + FEED_OVERHEAD
 
 
 def build_feed(config: Config, ref: SectionRef, entries: Sequence[Entry], link: str | None,
@@ -87,31 +111,35 @@ def _render_cached(fmt: str, feed: Feed, max_age: int, revision: int) -> CachedF
 
 class FeedCache:
     """The render cache of one web app. `renders` counts renders done (observable in tests);
-    `on_lookup(hit)` hears each feed lookup, `on_render(format, seconds)` each render (metrics)."""
+    `on_lookup(hit)` hears each feed lookup, `on_render(format, seconds)` each render, `on_evict(n)`
+    each eviction of n renderings or snapshots to stay within `max_bytes` (metrics). It is kept
+    current with other processes' writes by a StoreFollower (cache_follow.py).
 
-    def __init__(self, config: Config, store: Store, *, poll_interval: float = 2.0, max_variants: int = 256,
-                 max_pending_views: int = 8, clock: Clock = utcnow,
+    `max_bytes` (default: the config's `server.feed_cache_bytes`) bounds the renderings and the
+    entries they came from; a quarter of it, and `max_variants`, bound the filtered views."""
+
+    def __init__(self, config: Config, store: Store, *, max_variants: int = 256,
+                 max_pending_views: int = 8, clock: Clock = utcnow, max_bytes: int | None = None,
                  on_lookup: Callable[[bool], object] | None = None,
-                 on_render: Callable[[str, float], object] | None = None):
+                 on_render: Callable[[str, float], object] | None = None,
+                 on_evict: Callable[[int], object] | None = None):
         self.on_lookup = on_lookup
         self.on_render = on_render
         self.config = config
         self.store = store
         self.clock = clock
-        self.poll_interval = poll_interval
-        self.max_variants = max_variants
         self.max_pending_views = max_pending_views  # view renders running or waiting, at most
         self.refs: dict[SectionKey, SectionRef] = {(r.site_name, r.name): r for r in config.section_refs()}
         self.renders = 0
-        self._snapshots: dict[SectionKey, SectionSnapshot] = {}
-        self._feeds: dict[tuple[str, str, str], CachedFeed] = {}
+        self.max_bytes = budget = max_bytes if max_bytes is not None else config.server.feed_cache_bytes
+        # Plain feeds by (site, section, format) and section snapshots by (site, section).
+        self._cached: ByteLRU[CachedFeed | SectionSnapshot] = ByteLRU(budget - budget // 4, on_evict=on_evict)
         # Views by the entries they keep: (site, section, format, indices into the section's entries).
-        self._variants: OrderedDict[tuple[str, str, str, tuple[int, ...]], CachedFeed] = OrderedDict()
+        self._variants: ByteLRU[CachedFeed] = ByteLRU(budget // 4, max_items=max_variants, on_evict=on_evict)
         self._pending_views = 0
         self._view_slot = asyncio.Semaphore(1)
         self._generations: dict[SectionKey, int] = {}
         self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
-        self._poll_error: str | None = None
         # When each section never refreshed was first served: its empty feed's time, kept so that the
         # feed's bytes and Last-Modified stay put until the store knows the section.
         self._first_served: dict[SectionKey, datetime] = {}
@@ -122,10 +150,10 @@ class FeedCache:
         """The current rendering of a configured section in a known format (the caller checked both),
         filtered by `query`; raises ViewsBusy when a filtered view would have to wait too long."""
         if query.is_default:
-            cached = self._feeds.get((site, section, fmt))
+            cached = self._cached.get((site, section, fmt))
             if self.on_lookup is not None:
                 self.on_lookup(cached is not None)
-            if cached is not None:
+            if isinstance(cached, CachedFeed):
                 return cached
             generation = self._generations.get((site, section), 0)
             return await self._once(
@@ -139,7 +167,6 @@ class FeedCache:
         if self.on_lookup is not None:
             self.on_lookup(cached is not None)
         if cached is not None:
-            self._variants.move_to_end(variant)
             return cached
         return await self._once(
             ("view", *variant, snapshot.generation), lambda: self._build_view(snapshot, fmt, kept))
@@ -147,8 +174,8 @@ class FeedCache:
     async def snapshot(self, site: str, section: str) -> SectionSnapshot:
         """The section's entries as a Feed, read from the store once per revision."""
         key = (site, section)
-        found = self._snapshots.get(key)
-        if found is not None:
+        found = self._cached.get(key)
+        if isinstance(found, SectionSnapshot):
             return found
         generation = self._generations.get(key, 0)
         return await self._once(("section", site, section, generation), lambda: self._load(site, section))
@@ -174,7 +201,7 @@ class FeedCache:
         feed = build_feed(self.config, ref, entries, link, checked)
         snapshot = SectionSnapshot(feed, revision, generation, tuple(searchable(e) for e in entries))
         if self._generations.get(key, 0) == generation:
-            self._snapshots[key] = snapshot
+            self._cached.put(key, snapshot, snapshot.size())
         return snapshot
 
     async def _render(self, snapshot: SectionSnapshot, fmt: str, feed: Feed) -> CachedFeed:
@@ -195,7 +222,7 @@ class FeedCache:
         snapshot = await self.snapshot(site, section)
         cached = await self._render(snapshot, fmt, snapshot.feed)
         if self._current(snapshot):
-            self._feeds[(site, section, fmt)] = cached
+            self._cached.put((site, section, fmt), cached, feed_size(cached))
         return cached
 
     async def _build_view(self, snapshot: SectionSnapshot, fmt: str, kept: tuple[int, ...]) -> CachedFeed:
@@ -212,9 +239,7 @@ class FeedCache:
         finally:
             self._pending_views -= 1
         if self._current(snapshot):
-            self._variants[(whole.site, whole.section, fmt, kept)] = cached
-            while len(self._variants) > self.max_variants:
-                self._variants.popitem(last=False)
+            self._variants.put((whole.site, whole.section, fmt, kept), cached, feed_size(cached))
         return cached
 
     async def _once(self, key: Hashable, build: Callable[[], Awaitable[T]]) -> T:
@@ -238,11 +263,26 @@ class FeedCache:
         """Forget the section's renderings; the next request rebuilds from the store."""
         key = (site, section)
         self._generations[key] = self._generations.get(key, 0) + 1
-        self._snapshots.pop(key, None)
-        for fmt in FORMATS:
-            self._feeds.pop((site, section, fmt), None)
-        for variant in [v for v in self._variants if v[0] == site and v[1] == section]:
-            del self._variants[variant]
+        self._cached.drop_section(site, section)
+        self._variants.drop_section(site, section)
+
+    @property
+    def max_variants(self) -> int | None:
+        """How many renderings of filtered views are kept at most."""
+        return self._variants.max_items
+
+    @max_variants.setter
+    def max_variants(self, value: int) -> None:
+        self._variants.max_items = value
+
+    @property
+    def bytes(self) -> int:
+        """Roughly the bytes held now: renderings, views and section snapshots."""
+        return self._cached.bytes + self._variants.bytes
+
+    def __len__(self) -> int:
+        """How many renderings, views and section snapshots are held now."""
+        return len(self._cached) + len(self._variants)
 
     def _ref(self, key: SectionKey) -> SectionRef:
         ref = self.refs.get(key)
@@ -262,31 +302,20 @@ class FeedCache:
     async def poll_once(self) -> list[SectionKey]:
         """Invalidate every cached section whose store revision moved; returns those sections."""
         revisions = await self.store.revisions()
-        stale = [key for key, snap in self._snapshots.items() if revisions.get(key, 0) != snap.revision]
-        for key in stale:
-            self.invalidate(*key)
-        return stale
+        stale: dict[SectionKey, None] = {}
+        for lru in (self._cached, self._variants):
+            for key, value in lru.items():
+                section = (key[0], key[1])
+                if revisions.get(section, 0) != value.revision:
+                    stale[section] = None
+        for section in stale:
+            self.invalidate(*section)
+        return list(stale)
 
-    async def _poll_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.poll_interval)
-            try:
-                await self.poll_once()
-            except FeedsvcError as exc:
-                if str(exc) != self._poll_error:  # say it once, not every two seconds
-                    log.warning("feed cache: store revision poll failed: %s", exc)
-                self._poll_error = str(exc)
-            else:
-                self._poll_error = None
+    def sections_held(self) -> set[SectionKey]:
+        """Every section with a rendering, view or snapshot held."""
+        return {*self._cached.sections(), *self._variants.sections()}
 
-    async def polling(self, app: web.Application) -> AsyncIterator[None]:
-        """aiohttp cleanup_ctx: poll the store's revisions while the app runs."""
-        task = asyncio.create_task(self._poll_forever(), name="feedsvc-feed-cache-poll")
-        try:
-            yield
-        finally:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+    def sections_building(self) -> set[SectionKey]:
+        """Every section with a build under way (its key: kind, site, section, ...)."""
+        return {(key[1], key[2]) for key in self._inflight if isinstance(key, tuple) and len(key) > 2}

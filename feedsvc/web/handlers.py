@@ -21,6 +21,7 @@ from feedsvc.render.opml import Outline, render_opml
 from feedsvc.store import Store
 from feedsvc.web.admin import AdminViews
 from feedsvc.web.cache import FeedCache, ViewsBusy
+from feedsvc.web.cache_follow import StoreFollower
 from feedsvc.web.conditional import select
 from feedsvc.web.health import HealthViews
 from feedsvc.web.metrics import FEED_ROUTE, METRICS, follow_config, metrics_for, metrics_view, request_counter
@@ -33,6 +34,7 @@ log = logging.getLogger("feedsvc.web")
 
 FEED_CACHE = web.AppKey("feedsvc.feed_cache", FeedCache)
 LIVE_CONFIG = web.AppKey("feedsvc.live_config", LiveConfig)
+STORE_FOLLOWER = web.AppKey("feedsvc.store_follower", StoreFollower)
 
 
 def text_response(status: int, message: str) -> web.Response:
@@ -53,13 +55,16 @@ def make_app(
     live: LiveConfig | None = None,
 ) -> web.Application:
     """The web app over an (already or soon) open store; `app[FEED_CACHE]` is its render cache,
-    `app[METRICS]` its metrics (a registry of its own), `app[LIVE_CONFIG]` the config it serves now
+    `app[STORE_FOLLOWER]` what keeps it current with other processes' writes, `app[METRICS]` its metrics (a registry of its own), `app[LIVE_CONFIG]` the config it serves now
     (`live`, else `config` for good): a reload reaches the views, the cache and the metrics from there."""
     live = live or LiveConfig(config)
     config = live.current
     metrics = metrics_for(config)
-    cache = FeedCache(config, store, poll_interval=poll_interval, clock=clock or utcnow,
-                      on_lookup=metrics.feed_cache, on_render=metrics.rendered)
+    cache = FeedCache(config, store, clock=clock or utcnow, on_lookup=metrics.feed_cache,
+                      on_render=metrics.rendered, on_evict=metrics.feed_cache_evicted)
+    follower = StoreFollower(cache, store, poll_interval=poll_interval, clock=clock or utcnow,
+                             on_signal=metrics.change_signal)
+    metrics.watch_feed_cache(lambda: cache.bytes, lambda: len(cache))
 
     def follow(change: ConfigChange) -> None:
         cache.follow(change.new, change.refs, [(ref.site_name, ref.name) for ref in change.changed])
@@ -69,17 +74,18 @@ def make_app(
     views = _Views(live, store, cache, clock or utcnow)
     app = web.Application(middlewares=[request_counter(metrics)])
     app[FEED_CACHE] = cache
+    app[STORE_FOLLOWER] = follower
     app[METRICS] = metrics
     app[LIVE_CONFIG] = live
     app.router.add_get("/", views.index)
-    HealthViews(live, store, clock or utcnow).add_routes(app)
+    HealthViews(live, store, clock or utcnow, signal=follower.state).add_routes(app)
     app.router.add_get("/metrics", metrics_view(metrics))
     app.router.add_get("/feeds.opml", views.opml)
     AdminViews(live).add_routes(app, not_found=views.not_found)
     app.router.add_get(FEED_ROUTE, views.feed)
     app.router.add_get("/{site}/{section}", views.section)
     app.router.add_get("/{tail:.*}", views.not_found)
-    app.cleanup_ctx.append(cache.polling)
+    app.cleanup_ctx.append(follower.following)
     return app
 
 

@@ -6,6 +6,7 @@ None of them is ever cached (Cache-Control: no-store): a monitor must see now, n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -77,7 +78,9 @@ def status_json(report: StatusReport, live: LiveConfig | None = None) -> dict[st
 class HealthViews:
     """The three routes over the live config and one store; `clock` says what now is."""
 
-    def __init__(self, live: LiveConfig, store: Store, clock: Clock):
+    def __init__(self, live: LiveConfig, store: Store, clock: Clock,
+                 signal: Callable[[], dict[str, str | None] | None] | None = None):
+        self.signal = signal  # the store's change signal's state, shown by /readyz
         self.live = live
         self.store = store
         self.clock = clock
@@ -92,13 +95,17 @@ class HealthViews:
         return web.json_response({"status": "alive"}, headers=HEADERS)
 
     async def ready(self, request: web.Request) -> web.Response:
-        """200 when the store answers a query (the config is loaded: the app exists); 503 with why not."""
+        """200 when the store answers a query (the config is loaded: the app exists); 503 with why not.
+        With a change signal (PostgreSQL), `change_signal` says whether it listens: a lost one does not
+        make the replica unready, as it polls the store's revisions until the signal is back."""
+        signal = self.signal() if self.signal is not None else None
+        extra = {"change_signal": signal} if signal is not None else {}
         try:
             await self.store.section_states()
         except FeedsvcError as exc:
-            return web.json_response({"status": "unready", "reason": f"store not answering: {exc}"},
+            return web.json_response({"status": "unready", "reason": f"store not answering: {exc}", **extra},
                                      status=503, headers=HEADERS)
-        return web.json_response({"status": "ready"}, headers=HEADERS)
+        return web.json_response({"status": "ready", **extra}, headers=HEADERS)
 
     async def status(self, request: web.Request) -> web.Response:
         """Every section's state and the overall status; 503 (status failing) when the store cannot answer."""

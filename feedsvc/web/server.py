@@ -21,6 +21,7 @@ from collections.abc import Callable
 from aiohttp import web
 from aiohttp.log import access_logger
 
+from feedsvc.web import access_log
 from feedsvc.web.access_log import AccessLog
 from feedsvc.web.connections import BACKLOG, ConnectionGuard, ConnectionLimits, open_file_limit
 from feedsvc.web.server_log import ServerLog
@@ -115,6 +116,7 @@ async def serve_until_signal(
         if sweeper is not None:
             sweeper.cancel()
         await runner.cleanup()
+        access_log.flush()  # the last requests' lines, buffered on the direct path
 
 
 def run_app(app: web.Application, *, host: str, port: int, on_ready: Callable[[], None] | None = None,
