@@ -170,9 +170,11 @@ class RefreshScheduler:
             self.active.discard(key)
             self.running.discard(task)
 
-    def _retry_later(self, key: str) -> None:
+    def _retry_later(self, key: str, *, soon: bool = False) -> None:
+        """Try the section again a little later (`soon`: within a second, for a run an admin asked for)."""
         if self.scheduler.running:
             retry = self.leases.retry if self.leases is not None else 5.0
+            retry = min(retry, 1.0) if soon else retry
             self._schedule(key, self.clock() + timedelta(seconds=retry * random.uniform(0.8, 1.2)))
 
     def _site_lost(self, site: str) -> None:
@@ -192,8 +194,8 @@ class RefreshScheduler:
         if not await self.leases.acquire(site):
             if asked:
                 self.asked[key] = self.asked.get(key, False) or force  # the admin's request waits for the site
-            log.debug("%s: another replica holds the site; tried again in %.0fs", key, self.leases.retry)
-            self._retry_later(key)
+            log.debug("%s: another replica holds the site; tried again later", key)
+            self._retry_later(key, soon=asked)
             return
         try:
             await self._run_once(key, asked=asked, force=force)
