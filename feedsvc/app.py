@@ -29,6 +29,7 @@ from feedsvc.model import FetchSettings, RefreshReport
 from feedsvc.refresh import SectionRefresher
 from feedsvc.reload import ConfigChange, ConfigListener, LiveConfig
 from feedsvc.scheduler import RefreshScheduler
+from feedsvc.site_leases import SiteLeases, replica_id
 from feedsvc.store import Store, open_store
 from feedsvc.web import FEED_CACHE, make_app
 from feedsvc.web.admin import REFRESH_QUEUE
@@ -85,13 +86,16 @@ def build_app(
     live = LiveConfig(config, file_config=file_config, clock=clock)
     app = make_app(config, store, live=live)
 
+    replica = replica_id(config.cluster.replica_id)
+
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         await store.open()
         metrics = app[METRICS]
+        metrics.replica(replica)
 
         def refresher_for(settings: FetchSettings) -> SectionRefresher:
             fetcher = Fetcher(settings, resolver=resolver, on_request=metrics.upstream)
-            return SectionRefresher(fetcher, store, clock=clock, on_report=counted)
+            return SectionRefresher(fetcher, store, clock=clock, on_report=counted, replica=replica)
 
         def configured(report: RefreshReport) -> bool:
             """Whether the report's section is still configured (a reload may have removed it during the run)."""
@@ -104,6 +108,11 @@ def build_app(
 
         refreshers = Refreshers(refresher_for, config.fetch.plain())
         scheduler = None
+        # Replicas on one store refresh a site one at a time (feedsvc/site_leases.py); on SQLite every
+        # lease is granted. The lease lets go a minimum gap after the last request, kept across replicas.
+        leases = SiteLeases(store, replica, config.cluster.lease,
+                            linger=lambda: live.current.fetch.min_delay.total_seconds())
+        metrics.site_leases.set_function(lambda: len(leases.held))
         hub = config.server.websub_hub
         publisher = WebSubPublisher(hub, config.server.base_url, on_ping=metrics.websub_published) if hub else None
         if schedule:
@@ -116,10 +125,12 @@ def build_app(
 
             scheduler = RefreshScheduler(
                 config.section_refs(), refreshers.refresh, on_done=refreshed,
-                section_state=store.section_state, spread=spread, on_lag=metrics.scheduler_lag.observe)
+                section_state=store.section_state, spread=spread, on_lag=metrics.scheduler_lag.observe,
+                leases=leases)
             scheduler.start({(s.site, s.section): s for s in await store.section_states()})
             if REFRESH_QUEUE in app:  # the admin API is on: it queues runs on this scheduler
                 app[REFRESH_QUEUE].queue = scheduler
+                app[REFRESH_QUEUE].replica = replica
         follower = _follower(store, scheduler, refreshers)
         live.listeners.append(follower)
         watcher = asyncio.create_task(live.watch(watch), name="feedsvc-config-watch") if watch else None
@@ -139,6 +150,7 @@ def build_app(
                 app[REFRESH_QUEUE].queue = None
             if scheduler is not None:
                 await scheduler.shutdown()
+            await leases.close()
             if publisher is not None:
                 await publisher.close()
             await refreshers.close()
@@ -194,10 +206,15 @@ async def open_refresher(
     """A refresher over the configured store and a fresh fetcher, both closed on leaving."""
     store = open_store(config.store.url)
     await store.open()
+    replica = replica_id(config.cluster.replica_id)
+    leases = SiteLeases(store, replica, config.cluster.lease, linger=lambda: config.fetch.min_delay.total_seconds())
     try:
         async with Fetcher(config.fetch.plain(), resolver=resolver) as fetcher:
-            yield SectionRefresher(fetcher, store, clock=clock)
+            refresher = SectionRefresher(fetcher, store, clock=clock, replica=replica)
+            refresher.leases = leases  # sites taken as the replicas take them (refresh_by_site)
+            yield refresher
     finally:
+        await leases.close()
         await store.close()
 
 

@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     log_format_option(sub, default=argparse.SUPPRESS)
     sub.add_argument("--host", help="listen address (overrides server.host)")
     sub.add_argument("--port", type=port_number, help="listen port (overrides server.port)")
+    sub.add_argument("--replica-id", type=replica_name,
+                     help="this replica's name (overrides cluster.replica_id and $FEEDSVC_REPLICA_ID; default hostname:pid)")
 
     sub = command("check", cmd_check, "validate the config file and print every problem")
     config_option(sub)
@@ -170,6 +172,15 @@ def port_number(text: str) -> int:
     return port
 
 
+def replica_name(text: str) -> str:
+    from feedsvc.config.models import REPLICA_ID_RE
+
+    if not REPLICA_ID_RE.match(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a replica id (1-64 of A-Z, a-z, 0-9, '.', '_', ':', '@', '-', starting with a letter or digit)")
+    return text
+
+
 def slug(text: str) -> str:
     if not SLUG_RE.match(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a URL-safe name (a-z, 0-9, - and _)")
@@ -197,7 +208,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from feedsvc.commands import serve
 
     with logging_configured(chosen_log_format(args)):
-        return serve.run(config, host=args.host, port=args.port)
+        return serve.run(config, host=args.host, port=args.port, replica_id=args.replica_id)
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:

@@ -180,7 +180,14 @@ class Metrics:
         registry.register(self.requests)
         build = Info("feedsvc_build", "The running feedsvc's version and Python.", registry=registry)
         build.info({"version": version or _version(), "python": platform.python_version()})
+        # Which replica this is (one series per process) and how many sites it holds the lease of now.
+        self.replica_info = Info("feedsvc_replica", "This replica's id (cluster.replica_id).", registry=registry)
+        self.site_leases = Gauge("feedsvc_site_leases_held", "Sites whose refresh lease this replica holds now "
+                                 "(it alone fetches from them).", registry=registry)
         self.follow(self.hosts, added=sections)
+
+    def replica(self, replica_id: str) -> None:
+        self.replica_info.info({"replica": replica_id})
 
     def follow(self, hosts: Iterable[str], *, added: Iterable[tuple[str, str]] = (),
                removed: Iterable[tuple[str, str]] = ()) -> None:

@@ -290,6 +290,7 @@ class SectionState:
     # scheduled or `feedsvc refresh`, runs before it (`--force` aside).
     deferred_until: datetime | None = None
     last_duration: timedelta | None = None  # how long the last refresh (ok or not) took
+    refreshed_by: str | None = None  # the replica (or `feedsvc refresh` process) that made the last attempt
 
 
 @dataclass(frozen=True)
@@ -329,3 +330,4 @@ class RefreshReport:
     deferred_by: str | None = None  # the host that asked for it (its other sections wait too)
     # Articles the section deadline cut off (not fetched, or cut mid-fetch); fetched next run.
     deadline_left: int = 0
+    replica: str | None = None  # who ran it (cluster.replica_id); stored as the section's `refreshed_by`

@@ -24,6 +24,7 @@ from feedsvc.metrics import refresh_outcome
 from feedsvc.model import RefreshReport, SectionState
 from feedsvc.pipeline import SectionPipeline, SectionRun
 from feedsvc.schedule import due_at
+from feedsvc.site_leases import SiteLeases
 from feedsvc.store import Store
 
 log = logging.getLogger("feedsvc.refresh")
@@ -31,11 +32,14 @@ log = logging.getLogger("feedsvc.refresh")
 
 class SectionRefresher:
     """Refreshes sections with one shared fetcher and store; `clock` is injectable for tests;
-    `on_report(report)` hears every finished refresh (metrics)."""
+    `on_report(report)` hears every finished refresh (metrics); `replica` names who runs them (stored
+    with each attempt as the section's `refreshed_by`)."""
 
     def __init__(self, fetcher: Fetcher, store: Store, *, clock: Clock = utcnow,
-                 on_report: Callable[[RefreshReport], object] | None = None):
+                 on_report: Callable[[RefreshReport], object] | None = None, replica: str | None = None):
         self.on_report = on_report
+        self.replica = replica
+        self.leases: SiteLeases | None = None  # set for one-off runs (refresh_by_site); the scheduler has its own
         self.fetcher = fetcher
         self.store = store
         self.clock = clock
@@ -74,7 +78,7 @@ class SectionRefresher:
                 log.exception("unexpected error refreshing %s", ref.key)
             self._log_problems(run)
             run.heard(exc)
-            report = run.report(self.clock(), error=one_line(exc))
+            report = replace(run.report(self.clock(), error=one_line(exc)), replica=self.replica)
             try:
                 await self._remember_resolved_url(run)
                 await self.store.record_attempt(report)
@@ -83,7 +87,7 @@ class SectionRefresher:
             return report
         self._log_problems(run)
         await self._remember_resolved_url(run)
-        report = run.report(self.clock())
+        report = replace(run.report(self.clock()), replica=self.replica)
         if run.not_modified:  # 304: nothing new, nothing parsed
             await self.store.record_attempt(report)
             return report
@@ -124,6 +128,8 @@ def refresh_fields(report: RefreshReport, next_due: datetime | None, failures: i
         fields["deadline_left"] = report.deadline_left
     if report.deferred_until is not None:
         fields["deferred_until"] = _time(report.deferred_until)
+    if report.replica is not None:
+        fields["replica"] = report.replica
     return fields
 
 
@@ -144,6 +150,8 @@ def log_refresh(report: RefreshReport, next_due: datetime | None, failures: int 
     if report.deferred_until is not None:
         tail += f"; deferred by the site until {f['deferred_until']}"
     tail += f"; next due {f['next_due'] or 'unknown'}"
+    if report.replica is not None:
+        tail += f"; by {report.replica}"
     log.log(logging.WARNING if not report.ok else logging.INFO, "%s", head + tail, extra=f)
 
 
@@ -156,18 +164,30 @@ async def refresh_by_site(
     on_report: Callable[[RefreshReport], object] | None = None,
 ) -> list[RefreshReport]:
     """Sites in parallel, one site's sections one after another; reports grouped by site.
-    `on_report(report)` hears each one as it finishes (progress)."""
+    `on_report(report)` hears each one as it finishes (progress). With the refresher's `leases`
+    (`feedsvc refresh` beside replicas on one store) a site is refreshed under its lease, after waiting
+    for a replica that holds it, so the one-off run keeps the site's limits too."""
+    leases = refresher.leases
     by_site: dict[str, list[SectionRef]] = {}
     for ref in refs:
         by_site.setdefault(ref.site_name, []).append(ref)
 
     async def run_site(site_refs: list[SectionRef]) -> list[RefreshReport]:
-        reports = []
-        for ref in site_refs:
-            reports.append(await refresher.refresh(ref))
-            if on_report is not None:
-                on_report(reports[-1])
-        return reports
+        site = site_refs[0].site_name
+        if leases is not None and not await leases.acquire(site):
+            log.info("%s: a replica is refreshing this site; waiting for it to finish", site)
+            while not await leases.acquire(site):
+                await asyncio.sleep(leases.retry)
+        try:
+            reports = []
+            for ref in site_refs:
+                reports.append(await refresher.refresh(ref))
+                if on_report is not None:
+                    on_report(reports[-1])
+            return reports
+        finally:
+            if leases is not None:
+                await leases.release(site)
 
     results = await asyncio.gather(*(run_site(r) for r in by_site.values()))
     return [report for site_reports in results for report in site_reports]

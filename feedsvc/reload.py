@@ -6,7 +6,7 @@ each listener (render cache, metrics, scheduler, fetcher; wired in app.py) appli
 file changes nothing: the old config keeps running and the file's errors are kept here, for `/`,
 `/status.json` and the log (once per change of the file), until a valid file replaces it.
 
-What a running process cannot take over (the `server:` block, `store.url`) keeps its old value until a
+What a running process cannot take over (the `server:` and `cluster:` blocks, `store.url`) keeps its old value until a
 restart: `needs_restart` names those keys, and the log says so once per reload.
 """
 
@@ -73,6 +73,8 @@ def restart_keys(old: Config, new: Config) -> tuple[str, ...]:
             if getattr(old.server, name) != getattr(new.server, name)]
     if old.store.url != new.store.url:
         keys.append("store.url")
+    keys += [f"cluster.{name}" for name in type(old.cluster).model_fields
+             if getattr(old.cluster, name) != getattr(new.cluster, name)]
     return tuple(keys)
 
 
@@ -81,7 +83,8 @@ def plan_change(running: Config, old_file: Config, new_file: Config) -> ConfigCh
     at start-up (before command-line overrides such as `serve --port`), so only what the file changed counts."""
     needs_restart = restart_keys(old_file, new_file)
     new = new_file.model_copy(update={
-        "server": running.server, "store": new_file.store.model_copy(update={"url": running.store.url})})
+        "server": running.server, "store": new_file.store.model_copy(update={"url": running.store.url}),
+        "cluster": running.cluster})
     before = {ref.key: ref for ref in running.section_refs()}
     after = {ref.key: ref for ref in new.section_refs()}
     changed = tuple(ref for key, ref in after.items() if key in before and _settings(before[key]) != _settings(ref))

@@ -14,6 +14,11 @@ refresh`, later another replica) moves the section's next run instead of doublin
   whatever the plan above says, at start-up and after every run;
 - `run_now(keys)` (the admin API) moves a section's one job to now: a run already queued or running is
   not doubled, and a deferred section waits unless forced;
+- with `leases` (replicas on one store, feedsvc/site_leases.py) a run first takes its site's lease and
+  only then reads the stored state, so a section another replica has just refreshed is not run again;
+  a site another replica holds is tried again after `leases.retry` seconds (an admin's request waits
+  for it too), and a site this replica gives up (its lease lost) has its runs here cancelled;
+- a store that cannot be read when a job fires moves the job on by the same retry, never drops it;
 - `follow(refs, ...)` (a config reload) gives every section its new settings from its next run on: a
   removed section's job goes (a run in progress ends but is not placed again), an added one is planned
   as at start-up, one whose interval changed is placed again by its stored state; other jobs keep their time.
@@ -33,8 +38,10 @@ from apscheduler.triggers.date import DateTrigger
 from feedsvc.clock import Clock, utcnow
 from feedsvc.config import SectionRef
 from feedsvc.deferral import deferred_until
+from feedsvc.errors import StoreError
 from feedsvc.model import RefreshReport, SectionState
 from feedsvc.schedule import due_at, first_runs, jitter_for, next_delay
+from feedsvc.site_leases import SiteLeases
 
 log = logging.getLogger("feedsvc.scheduler")
 
@@ -48,10 +55,17 @@ class RefreshScheduler:
         on_done: Callable[[RefreshReport], object] | None = None,
         section_state: Callable[[str, str], Awaitable[SectionState]],
         clock: Clock = utcnow, spread: timedelta = timedelta(seconds=1),
-        on_lag: Callable[[float], object] | None = None,
+        on_lag: Callable[[float], object] | None = None, leases: SiteLeases | None = None,
     ):
-        """`on_lag(seconds)` hears how late each job started after the time it was placed at (metrics)."""
+        """`on_lag(seconds)` hears how late each job started after the time it was placed at (metrics);
+        `leases`, when given, decide which replica runs a site's sections (its `on_lost` is set here)."""
         self.on_lag = on_lag
+        self.leases = leases
+        if leases is not None:
+            leases.on_lost = self._site_lost
+        # Runs in progress by section, and those cancelled because their site's lease was lost.
+        self.runs: dict[str, asyncio.Task[None]] = {}
+        self.abandoned: set[str] = set()
         self.planned: dict[str, datetime] = {}
         self.refs = {ref.key: ref for ref in refs}
         self.refresh = refresh
@@ -131,16 +145,62 @@ class RefreshScheduler:
             self.on_lag(max(0.0, (self.clock() - self.planned[key]).total_seconds()))
         self.running.add(task)
         self.active.add(key)
+        self.runs[key] = task
+        asked, force = key in self.asked, self.asked.pop(key, False)
         try:
-            await self._run_once(key, asked=key in self.asked, force=self.asked.pop(key, False))
+            await self._run_leased(key, asked=asked, force=force)
         except asyncio.CancelledError:
-            if not self.stopping:
+            if self.stopping:
+                # Shutdown cancelled this refresh; its transaction rolled back. Nothing to report.
+                log.info("%s: refresh cancelled by shutdown", key)
+            elif key in self.abandoned:
+                task.uncancel()  # cancelled by _site_lost, not by whoever awaits this task
+                log.warning("%s: refresh abandoned: this replica lost the site's lease", key)
+                self._retry_later(key)
+            else:
                 raise
-            # Shutdown cancelled this refresh; its transaction rolled back. Nothing to report.
-            log.info("%s: refresh cancelled by shutdown", key)
+        except StoreError as exc:
+            if asked:
+                self.asked[key] = self.asked.get(key, False) or force  # an admin's request is kept
+            log.warning("%s: the store cannot be read (%s); tried again in a while", key, exc)
+            self._retry_later(key)
         finally:
+            self.abandoned.discard(key)
+            self.runs.pop(key, None)
             self.active.discard(key)
             self.running.discard(task)
+
+    def _retry_later(self, key: str, *, soon: bool = False) -> None:
+        """Try the section again a little later (`soon`: within a second, for a run an admin asked for)."""
+        if self.scheduler.running:
+            retry = self.leases.retry if self.leases is not None else 5.0
+            retry = min(retry, 1.0) if soon else retry
+            self._schedule(key, self.clock() + timedelta(seconds=retry * random.uniform(0.8, 1.2)))
+
+    def _site_lost(self, site: str) -> None:
+        """The site's lease is gone (another replica holds it, or it could not be renewed): stop its runs."""
+        for key, task in list(self.runs.items()):
+            ref = self.refs.get(key)
+            if ref is not None and ref.site_name == site:
+                self.abandoned.add(key)
+                task.cancel()
+
+    async def _run_leased(self, key: str, *, asked: bool, force: bool) -> None:
+        """The run under its site's lease; a site another replica holds is tried again later."""
+        site = self.refs[key].site_name
+        if self.leases is None:
+            await self._run_once(key, asked=asked, force=force)
+            return
+        if not await self.leases.acquire(site):
+            if asked:
+                self.asked[key] = self.asked.get(key, False) or force  # the admin's request waits for the site
+            log.debug("%s: another replica holds the site; tried again later", key)
+            self._retry_later(key, soon=asked)
+            return
+        try:
+            await self._run_once(key, asked=asked, force=force)
+        finally:
+            await self.leases.release(site)
 
     async def _run_once(self, key: str, *, asked: bool = False, force: bool = False) -> None:
         ref = self.refs[key]
@@ -159,7 +219,7 @@ class RefreshScheduler:
             self.seen[key] = state.last_attempt
             if self.scheduler.running:
                 self._schedule(key, self._jittered(ref, due))
-            log.info("%s: refreshed elsewhere, next at %s", key, due.isoformat(timespec="seconds"))
+            log.debug("%s: refreshed elsewhere, next at %s", key, due.isoformat(timespec="seconds"))
             return
         report = await self.refresh(ref)
         state = await self.section_state(ref.site_name, ref.name)

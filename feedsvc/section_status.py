@@ -47,6 +47,7 @@ class SectionReport:
     last_duration: timedelta | None
     deferred_until: datetime | None  # the site's Retry-After, while it lasts
     recent_success: bool  # succeeded within STALE_AFTER refresh intervals
+    refreshed_by: str | None = None  # the replica that made the last attempt
 
     @property
     def key(self) -> str:
@@ -85,7 +86,7 @@ def section_report(ref: SectionRef, state: SectionState | None, entries: int, no
         site=ref.site_name, section=ref.name, status=status, last_attempt=state.last_attempt,
         last_success=state.last_success, next_due=due_at(ref, state), consecutive_failures=state.consecutive_failures,
         entries_stored=entries, last_error=state.last_error, last_duration=state.last_duration,
-        deferred_until=deferred, recent_success=recent,
+        deferred_until=deferred, recent_success=recent, refreshed_by=state.refreshed_by,
     )
 
 

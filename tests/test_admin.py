@@ -31,6 +31,7 @@ def admin_config(port: int, db: Path, token: str | None = TOKEN) -> Config:
     """The news fixture site (sections a and b, refreshed hourly) with the admin token set."""
     data = make_config(port, str(db)).model_dump(exclude={"source_file"})
     data["server"]["admin_token"] = token
+    data["cluster"]["replica_id"] = "web-1"
     data["defaults"]["refresh"] = timedelta(hours=1)  # no scheduled run but the first within a test
     data["store"]["max_age_days"] = 36500  # the wall clock is real here; the fixture articles are from 2021
     return Config.model_validate(data)
@@ -123,7 +124,7 @@ async def test_a_section_is_refreshed_now_and_its_new_entry_stored(site, tmp_pat
         resp = await client.post("/admin/refresh/news/a", headers=AUTH)
         assert resp.status == 202
         assert resp.headers["Cache-Control"] == "no-store"
-        assert await resp.json() == {"queued": ["news/a"],
+        assert await resp.json() == {"queued": ["news/a"], "replica": "web-1",
                                      "sections": [{"site": "news", "section": "a", "outcome": "queued"}]}
 
         async def stored() -> bool:
@@ -133,6 +134,7 @@ async def test_a_section_is_refreshed_now_and_its_new_entry_stored(site, tmp_pat
         assert fixture.hits.count("/b/") == lists_b  # only the section asked for ran
         feed = await (await client.get("/news/a.json")).json()
         assert len(feed["items"]) == 5  # and the served feed shows it at once
+        assert (await store.section_state("news", "a")).refreshed_by == "web-1"
 
 
 async def test_a_site_queues_all_its_sections(site, tmp_path):
@@ -163,7 +165,7 @@ async def test_a_running_section_is_not_run_twice(site, tmp_path):
         await until(lambda: fixture.hits.count("/a/") > lists_a, "the queued run asking for the list")
         again = await client.post("/admin/refresh/news/a", headers=AUTH)
         assert again.status == 202
-        assert await again.json() == {"queued": [], "sections": [
+        assert await again.json() == {"queued": [], "replica": "web-1", "sections": [
             {"site": "news", "section": "a", "outcome": "already running"}]}
 
         async def failed() -> bool:

@@ -74,20 +74,20 @@ def test_every_column_of_an_ok_a_failing_and_a_pending_section(config_path, caps
     now = datetime.now(UTC).replace(microsecond=0)
     ok_at, failed_at, until = now - timedelta(minutes=2), now - timedelta(minutes=1), now + timedelta(hours=5)
     asyncio.run(record(
-        config_path, report("a", ok_at, took=3.25),
+        config_path, replace(report("a", ok_at, took=3.25), replica="web-1:4242"),
         replace(report("b", failed_at, error="HTTP 503", took=0.5), deferred_until=until), entries={"a": 4}))
     code, lines, err = status(config_path, capsys)
     assert (code, err) == (0, "")
     assert lines[0].startswith("status: degraded (1 ok, 1 pending, 0 stale, 1 failing) at ")
     assert lines[1].split() == ["SECTION", "STATUS", "LAST", "ATTEMPT", "LAST", "SUCCESS", "NEXT", "DUE",
-                                "FAILURES", "ENTRIES", "TOOK", "DEFERRED", "UNTIL"]
+                                "FAILURES", "ENTRIES", "TOOK", "DEFERRED", "UNTIL", "BY"]
     table = rows(lines)
     assert table["news/a"] == ["news/a", "ok", ok_at.isoformat(), ok_at.isoformat(),
-                               (ok_at + timedelta(minutes=10)).isoformat(), "0", "4", "3.2s", "-"]
+                               (ok_at + timedelta(minutes=10)).isoformat(), "0", "4", "3.2s", "-", "web-1:4242"]
     # next due: the 5-hour Retry-After beats the hourly interval
     assert table["news/b"] == ["news/b", "failing", failed_at.isoformat(), "-", until.isoformat(), "1", "0",
-                               "0.5s", until.isoformat()]
-    assert table["news/c"] == ["news/c", "pending", "-", "-", "-", "0", "0", "-", "-"]
+                               "0.5s", until.isoformat(), "-"]
+    assert table["news/c"] == ["news/c", "pending", "-", "-", "-", "0", "0", "-", "-", "-"]
     assert lines[5:] == ["news/b: HTTP 503"]
 
 

@@ -277,13 +277,13 @@ def test_unknown_key_without_a_close_one_lists_the_known_keys() -> None:
 def test_unknown_top_level_key() -> None:
     assert problems("site:\n  cxnews: {}\n") == [
         "config.yaml:1: 'site' is not a known key (did you mean 'sites'?); "
-        "known keys: server, store, fetch, defaults, sites"
+        "known keys: server, store, cluster, fetch, defaults, sites"
     ]
 
 
 def test_source_file_cannot_be_set_from_yaml() -> None:
     assert problems("source_file: /etc/passwd\n") == [
-        "config.yaml:1: 'source_file' is not a known key; known keys: server, store, fetch, defaults, sites"
+        "config.yaml:1: 'source_file' is not a known key; known keys: server, store, cluster, fetch, defaults, sites"
     ]
 
 
@@ -470,7 +470,7 @@ def test_empty_file(text: str) -> None:
 
 def test_top_level_must_be_a_mapping() -> None:
     assert problems("- server\n- sites\n") == [
-        "config.yaml:1: expected a mapping with server, store, fetch, defaults, sites; got a list"
+        "config.yaml:1: expected a mapping with server, store, cluster, fetch, defaults, sites; got a list"
     ]
 
 
@@ -554,13 +554,32 @@ def test_bad_feedsvc_store_url_says_it_came_from_the_env(monkeypatch: pytest.Mon
     ]
 
 
+def test_cluster_settings_are_checked_at_their_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert problems("cluster:\n  replica_id: 'web 1'\n  lease: 1s\n") == [
+        "config.yaml:2: cluster.replica_id: 'web 1' is not a replica id (1-64 of A-Z, a-z, 0-9, '.', '_', ':', "
+        "'@', '-', starting with a letter or digit)",
+        "config.yaml:3: cluster.lease: 1s is not a lease length (use 2s to 10m: shorter, a busy replica could "
+        "miss its renewal; longer, a killed one's sites wait as long)",
+    ]
+    write("cluster:\n  replica_id: web-1\n  lease: 45s\n")
+    config = load_config("config.yaml")
+    assert (config.cluster.replica_id, config.cluster.lease) == ("web-1", timedelta(seconds=45))
+    monkeypatch.setenv("FEEDSVC_REPLICA_ID", "pod-7f9c:1")
+    assert load_config("config.yaml").cluster.replica_id == "pod-7f9c:1"
+    monkeypatch.setenv("FEEDSVC_REPLICA_ID", "pod\x1b")
+    assert problems("cluster:\n  replica_id: web-1\n") == [
+        "config.yaml:2: cluster.replica_id: 'pod\\x1b' is not a replica id (1-64 of A-Z, a-z, 0-9, '.', '_', ':', "
+        "'@', '-', starting with a letter or digit) (from $FEEDSVC_REPLICA_ID)"
+    ]
+
+
 # --- JSON Schema --------------------------------------------------------------------------------------
 
 
 def test_schema_is_json_and_describes_sites_sections_and_rules() -> None:
     schema = json.loads(json.dumps(config_json_schema()))
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert set(schema["properties"]) == {"server", "store", "fetch", "defaults", "sites"}  # source_file hidden
+    assert set(schema["properties"]) == {"server", "store", "cluster", "fetch", "defaults", "sites"}  # source_file hidden
     site = schema["$defs"]["Site"]
     assert site["properties"]["sections"]["additionalProperties"] is False
     assert "rules" in schema["$defs"]["Section"]["properties"]

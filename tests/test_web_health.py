@@ -103,7 +103,7 @@ async def test_readyz_is_503_before_the_store_is_opened(tmp_path: Path) -> None:
 async def test_every_field_of_an_ok_a_failing_and_a_pending_section(web: Web) -> None:
     ok_at, failed_at = NOW - timedelta(minutes=2), NOW - timedelta(minutes=1)
     deferred = NOW + timedelta(minutes=30)
-    await web.store.record_attempt(report("cixi", ok_at, took=3.25))
+    await web.store.record_attempt(replace(report("cixi", ok_at, took=3.25), replica="web-2:17"))
     await web.store.record_attempt(report("empty", failed_at - timedelta(minutes=20), error="HTTP 500"))
     await web.store.record_attempt(replace(report("empty", failed_at, error="HTTP 503", took=0.5),
                                            deferred_until=deferred))
@@ -115,7 +115,7 @@ async def test_every_field_of_an_ok_a_failing_and_a_pending_section(web: Web) ->
         "last_attempt": ok_at.isoformat(), "last_success": ok_at.isoformat(), "age_seconds": 120,
         "next_due": (ok_at + timedelta(minutes=10)).isoformat(),  # cixi refreshes every 10 minutes
         "consecutive_failures": 0, "entries_stored": 5, "last_error": None,
-        "last_duration_seconds": 3.25, "deferred_until": None,
+        "last_duration_seconds": 3.25, "deferred_until": None, "refreshed_by": "web-2:17",
     }
     assert sections["cxnews/empty"] == {
         "site": SITE, "section": "empty", "status": "failing",
@@ -123,13 +123,13 @@ async def test_every_field_of_an_ok_a_failing_and_a_pending_section(web: Web) ->
         # hourly, backed off to two hours after the second failure in a row (later than the deferral)
         "next_due": (failed_at + timedelta(hours=2)).isoformat(),
         "consecutive_failures": 2, "entries_stored": 0, "last_error": "HTTP 503",
-        "last_duration_seconds": 0.5, "deferred_until": deferred.isoformat(),
+        "last_duration_seconds": 0.5, "deferred_until": deferred.isoformat(), "refreshed_by": None,
     }
     assert sections["cxnews/mintong"] == {
         "site": SITE, "section": "mintong", "status": "pending",
         "last_attempt": None, "last_success": None, "age_seconds": None, "next_due": None,
         "consecutive_failures": 0, "entries_stored": 0, "last_error": None,
-        "last_duration_seconds": None, "deferred_until": None,
+        "last_duration_seconds": None, "deferred_until": None, "refreshed_by": None,
     }
     assert overall == "degraded"
 

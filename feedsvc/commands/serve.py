@@ -23,8 +23,10 @@ def with_address(config: Config, host: str | None = None, port: int | None = Non
     return config.model_copy(update={"server": server.model_copy(update=overrides)})
 
 
-def run(config: Config, *, host: str | None = None, port: int | None = None) -> int:
+def run(config: Config, *, host: str | None = None, port: int | None = None, replica_id: str | None = None) -> int:
     file_config, config = config, with_address(config, host, port)
+    if replica_id is not None:
+        config = config.model_copy(update={"cluster": config.cluster.model_copy(update={"replica_id": replica_id})})
     setup_logging()
     app = build_app(config, file_config=file_config, watch=POLL_INTERVAL, sighup=True)
     server = config.server

@@ -14,7 +14,7 @@ from feedsvc.section_status import StatusReport, read_status
 from feedsvc.store import open_store
 
 HEADER = ("SECTION", "STATUS", "LAST ATTEMPT", "LAST SUCCESS", "NEXT DUE", "FAILURES", "ENTRIES", "TOOK",
-          "DEFERRED UNTIL")
+          "DEFERRED UNTIL", "BY")
 NONE = "-"
 
 
@@ -42,7 +42,7 @@ def format_status(report: StatusReport) -> list[str]:
     for s in report.sections:
         rows.append((s.key, s.status, when(s.last_attempt), when(s.last_success), when(s.next_due),
                      str(s.consecutive_failures), str(s.entries_stored), took(s.last_duration),
-                     when(s.deferred_until)))
+                     when(s.deferred_until), s.refreshed_by or NONE))
     widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
     lines = [f"status: {report.status} ({counts}) at {when(report.now)}"]
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]

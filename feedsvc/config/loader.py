@@ -26,6 +26,7 @@ DEFAULT_PATH = "config.yaml"
 ENV_OVERRIDES = (
     ("FEEDSVC_STORE_URL", "store", "url"),
     ("FEEDSVC_ADMIN_TOKEN", "server", "admin_token"),
+    ("FEEDSVC_REPLICA_ID", "cluster", "replica_id"),
 )
 
 
@@ -37,7 +38,8 @@ def config_path(path: str | os.PathLike[str] | None = None) -> Path:
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Read, validate and return the config; raise ConfigError listing every problem (file:line: path: what).
 
-    $FEEDSVC_STORE_URL, when set, replaces store.url; $FEEDSVC_ADMIN_TOKEN, server.admin_token.
+    $FEEDSVC_STORE_URL, when set, replaces store.url; $FEEDSVC_ADMIN_TOKEN, server.admin_token;
+    $FEEDSVC_REPLICA_ID, cluster.replica_id.
     """
     file = config_path(path)
     display = str(file)
@@ -47,7 +49,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else repr(data)
         issues.append(ConfigIssue(display, doc.line_of(()), "",
-                                  f"expected a mapping with server, store, fetch, defaults, sites; got {kind}"))
+                                  f"expected a mapping with server, store, cluster, fetch, defaults, sites; got {kind}"))
         raise ConfigError(sorted(issues, key=_issue_order))
     data = dict(data)
     if "source_file" in data:

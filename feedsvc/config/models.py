@@ -7,6 +7,7 @@ plain data (`feedsvc.model.Rules`, `feedsvc.model.FetchSettings`), never these m
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Annotated, Any
@@ -133,6 +134,38 @@ class StoreConfig(_Strict):
     )
     max_entries: int = Field(100, ge=1, le=MAX_ENTRIES, description="Rolling window: newest N entries per section")
     max_age_days: int = Field(30, ge=1, le=MAX_AGE_DAYS, description="Rolling window: nothing older than this")
+
+
+# Replicas sharing one PostgreSQL store (see feedsvc/site_leases.py): a replica that stops renewing its
+# site leases (killed, cut off) loses them after `lease`; another takes its sites over.
+MIN_LEASE = timedelta(seconds=2)
+MAX_LEASE = timedelta(minutes=10)
+REPLICA_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")
+
+
+def _check_replica_id(value: str) -> str:
+    if not REPLICA_ID_RE.match(value):
+        raise ValueError(f"{value!r} is not a replica id (1-64 of A-Z, a-z, 0-9, '.', '_', ':', '@', '-', "
+                         "starting with a letter or digit)")
+    return value
+
+
+class ClusterConfig(_Strict):
+    replica_id: Annotated[str, AfterValidator(_check_replica_id)] | None = Field(
+        None, description="This replica's name in the store, /status.json, logs and metrics; default "
+        "hostname:pid. $FEEDSVC_REPLICA_ID and `serve --replica-id` override it")
+    lease: Duration = Field(
+        timedelta(seconds=20), description="How long a replica's hold on a site lasts unless renewed (every "
+        "third of it while the replica refreshes the site): another replica takes over a killed one's sites "
+        "within about this long plus a quarter of it. 2s to 10m")
+
+    @field_validator("lease")
+    @classmethod
+    def _lease_bounds(cls, value: timedelta) -> timedelta:
+        if not MIN_LEASE <= value <= MAX_LEASE:
+            raise ValueError(f"{format_duration(value)} is not a lease length (use 2s to 10m: shorter, a busy "
+                             "replica could miss its renewal; longer, a killed one's sites wait as long)")
+        return value
 
 
 def _plain(source: BaseModel, record: type[Any]) -> Any:
@@ -294,6 +327,7 @@ class Site(_Strict):
 class Config(_Strict):
     server: ServerConfig = ServerConfig()
     store: StoreConfig = StoreConfig()
+    cluster: ClusterConfig = ClusterConfig()
     fetch: FetchConfig = FetchConfig()
     defaults: Defaults = Defaults()
     sites: dict[Slug, Site] = Field(default_factory=dict, json_schema_extra=_SLUG_MAP)

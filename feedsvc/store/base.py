@@ -110,6 +110,21 @@ class Store(Protocol):
 
     async def schema_version(self) -> int: ...
 
+    # -- site leases (store/leases.py): how replicas on one database share the refresh work ----------
+
+    async def take_lease(self, site: str, holder: str, seconds: float) -> bool:
+        """Take the site's lease for `holder` for `seconds` (or renew it, if `holder` has it); False when
+        another holder's lease has not expired. SQLite (one process) grants every lease."""
+
+    async def renew_leases(self, sites: Sequence[str], holder: str, seconds: float) -> set[str]:
+        """Renew the leases `holder` holds among `sites`; the sites it still holds."""
+
+    async def release_lease(self, site: str, holder: str, linger: float = 0.0) -> None:
+        """Let the site's lease go `linger` seconds from now (if `holder` still holds it)."""
+
+    async def lease_holders(self) -> dict[str, tuple[str, datetime]]:
+        """site → (holder, expiry) of the leases held now (none on SQLite)."""
+
     def snapshot(self) -> AbstractAsyncContextManager[TableReader]:
         """Every table (feedsvc.store.tables) as of one moment, for copy-store."""
         ...

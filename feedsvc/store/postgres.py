@@ -25,7 +25,7 @@ import asyncpg
 
 from feedsvc.errors import StoreError
 from feedsvc.model import Entry, RefreshReport, SectionState, UpsertResult, Validators
-from feedsvc.store import postgres_writes
+from feedsvc.store import leases, postgres_writes
 from feedsvc.store.base import StoreChange
 from feedsvc.store.postgres_dump import PostgresTables
 from feedsvc.store.postgres_listen import listen_changes
@@ -305,6 +305,24 @@ class PostgresStore:
     async def get_validators(self, url: str) -> Validators | None:
         rows = await self._fetch("SELECT etag, last_modified FROM validators WHERE url = $1", url)
         return Validators(etag=rows[0][0], last_modified=rows[0][1]) if rows else None
+
+    # -- site leases (store/leases.py) ----------------------------------------------------------------
+
+    @_translated
+    async def take_lease(self, site: str, holder: str, seconds: float) -> bool:
+        return await leases.take_lease(self._open_pool(), site, holder, seconds)
+
+    @_translated
+    async def renew_leases(self, sites: Sequence[str], holder: str, seconds: float) -> set[str]:
+        return await leases.renew_leases(self._open_pool(), sites, holder, seconds)
+
+    @_translated
+    async def release_lease(self, site: str, holder: str, linger: float = 0.0) -> None:
+        await leases.release_lease(self._open_pool(), site, holder, linger)
+
+    @_translated
+    async def lease_holders(self) -> dict[str, tuple[str, datetime]]:
+        return await leases.lease_holders(self._open_pool())
 
     # -- whole-store copies (feedsvc copy-store) ---------------------------------------------------
 

@@ -66,4 +66,14 @@ MIGRATIONS: tuple[Migration, ...] = (
     ('ALTER TABLE sections ADD COLUMN deferred_until TEXT COLLATE "C"',),
     # 4: how long the last refresh took (milliseconds).
     ("ALTER TABLE sections ADD COLUMN last_duration_ms INTEGER",),
+    # 5: which replica made the last attempt; and the site leases replicas share the refresh work by
+    # (store/leases.py): one row per site while a replica fetches from it, until `expires_at`.
+    (
+        "ALTER TABLE sections ADD COLUMN refreshed_by TEXT",
+        """CREATE TABLE leases (
+            site TEXT COLLATE "C" PRIMARY KEY,
+            holder TEXT NOT NULL,
+            expires_at TIMESTAMPTZ NOT NULL
+        )""",
+    ),
 )

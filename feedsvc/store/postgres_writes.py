@@ -122,14 +122,15 @@ async def record_report(db: asyncpg.Connection, report: RefreshReport) -> None:
     if report.ok:
         await db.execute(
             "UPDATE sections SET last_attempt = $1, last_success = $1, last_error = NULL, "
-            "consecutive_failures = 0, deferred_until = $2, last_duration_ms = $3 WHERE site = $4 AND section = $5",
-            finished, deferred, duration_ms, report.site, report.section,
+            "consecutive_failures = 0, deferred_until = $2, last_duration_ms = $3, refreshed_by = $4 "
+            "WHERE site = $5 AND section = $6",
+            finished, deferred, duration_ms, report.replica, report.site, report.section,
         )
     else:
         await db.execute(
             "UPDATE sections SET last_attempt = $1, last_error = $2, consecutive_failures = consecutive_failures + 1, "
-            "deferred_until = $3, last_duration_ms = $4 WHERE site = $5 AND section = $6",
-            finished, report.error or "refresh failed", deferred, duration_ms, report.site, report.section,
+            "deferred_until = $3, last_duration_ms = $4, refreshed_by = $5 WHERE site = $6 AND section = $7",
+            finished, report.error or "refresh failed", deferred, duration_ms, report.replica, report.site, report.section,
         )
 
 

@@ -333,6 +333,20 @@ class SQLiteStore:
                 "SELECT etag, last_modified FROM validators WHERE url = ?", (url,)))
         return Validators(etag=rows[0][0], last_modified=rows[0][1]) if rows else None
 
+    # -- site leases: one process, so every lease is granted and nothing is stored -------------------
+
+    async def take_lease(self, site: str, holder: str, seconds: float) -> bool:
+        return True
+
+    async def renew_leases(self, sites: Sequence[str], holder: str, seconds: float) -> set[str]:
+        return set(sites)
+
+    async def release_lease(self, site: str, holder: str, linger: float = 0.0) -> None:
+        return None
+
+    async def lease_holders(self) -> dict[str, tuple[str, datetime]]:
+        return {}
+
     # -- whole-store copies (feedsvc copy-store) ---------------------------------------------------
 
     @asynccontextmanager

@@ -24,7 +24,7 @@ ENTRY_FIELDS = (
 )
 STATE_FIELDS = (
     "site, section, last_attempt, last_success, last_error, consecutive_failures, resolved_url, deferred_until, "
-    "last_duration_ms"
+    "last_duration_ms, refreshed_by"
 )
 
 
@@ -88,7 +88,7 @@ def state_from_row(row: Sequence[Any]) -> SectionState:
     return SectionState(
         site=row[0], section=row[1], last_attempt=parse_time(row[2]), last_success=parse_time(row[3]),
         last_error=row[4], consecutive_failures=row[5], resolved_url=row[6], deferred_until=parse_time(row[7]),
-        last_duration=None if row[8] is None else timedelta(milliseconds=row[8]),
+        last_duration=None if row[8] is None else timedelta(milliseconds=row[8]), refreshed_by=row[9],
     )
 
 

@@ -66,4 +66,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ("ALTER TABLE sections ADD COLUMN deferred_until TEXT",),
     # 4: how long the last refresh took (milliseconds), shown by /status.json and `feedsvc status`.
     ("ALTER TABLE sections ADD COLUMN last_duration_ms INTEGER",),
+    # 5: which replica (cluster.replica_id) made the last attempt. PostgreSQL's version 5 also creates
+    # its `leases` table: SQLite serves one process, whose leases are always granted and stored nowhere.
+    ("ALTER TABLE sections ADD COLUMN refreshed_by TEXT",),
 )

@@ -141,14 +141,16 @@ async def record_report(db: aiosqlite.Connection, report: RefreshReport) -> None
     if report.ok:
         await db.execute(
             "UPDATE sections SET last_attempt = ?, last_success = ?, last_error = NULL, "
-            "consecutive_failures = 0, deferred_until = ?, last_duration_ms = ? WHERE site = ? AND section = ?",
-            (finished, finished, deferred, duration_ms, report.site, report.section),
+            "consecutive_failures = 0, deferred_until = ?, last_duration_ms = ?, refreshed_by = ? "
+            "WHERE site = ? AND section = ?",
+            (finished, finished, deferred, duration_ms, report.replica, report.site, report.section),
         )
     else:
         await db.execute(
             "UPDATE sections SET last_attempt = ?, last_error = ?, consecutive_failures = consecutive_failures + 1, "
-            "deferred_until = ?, last_duration_ms = ? WHERE site = ? AND section = ?",
-            (finished, report.error or "refresh failed", deferred, duration_ms, report.site, report.section),
+            "deferred_until = ?, last_duration_ms = ?, refreshed_by = ? WHERE site = ? AND section = ?",
+            (finished, report.error or "refresh failed", deferred, duration_ms, report.replica,
+             report.site, report.section),
         )
 
 

@@ -14,7 +14,7 @@ Row = tuple[Any, ...]
 TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("sections", (
         "site", "section", "title", "last_attempt", "last_success", "last_error", "consecutive_failures",
-        "resolved_url", "revision", "deferred_until", "last_duration_ms",
+        "resolved_url", "revision", "deferred_until", "last_duration_ms", "refreshed_by",
     )),
     ("entries", (
         "id", "site", "url", "title", "subtitle", "author", "source", "editor", "published", "updated",

@@ -33,6 +33,7 @@ class QueueSlot:
 
     def __init__(self) -> None:
         self.queue: RefreshQueue | None = None
+        self.replica: str | None = None  # which replica answers (it runs what it queues, under the site's lease)
 
 
 REFRESH_QUEUE = web.AppKey("feedsvc.refresh_queue", QueueSlot)
@@ -90,7 +91,8 @@ class AdminViews:
         outcomes = await queue.run_now([ref.key for ref in refs], force=force)
         sections = [{"site": ref.site_name, "section": ref.name, "outcome": outcomes[ref.key]} for ref in refs]
         return _answer(202, {"queued": [f"{s['site']}/{s['section']}" for s in sections
-                                        if s["outcome"] == "queued"], "sections": sections})
+                                        if s["outcome"] == "queued"], "sections": sections,
+                             "replica": request.app[REFRESH_QUEUE].replica})
 
     async def reload(self, request: web.Request) -> web.Response:
         """Read the config file now: 200 with the sections added, removed and changed (and the keys that

@@ -45,6 +45,7 @@ def section_json(report: SectionReport, now: datetime) -> dict[str, Any]:
         "last_error": report.last_error,
         "last_duration_seconds": seconds(report.last_duration),
         "deferred_until": iso(report.deferred_until),
+        "refreshed_by": report.refreshed_by,
     }
 
 
