@@ -21,14 +21,18 @@ from datetime import UTC, datetime, timedelta
 from feedsvc.logs import TEXT_LINE, JsonFormatter, LogHandler, TextFormatter
 from feedsvc.model import RefreshReport
 from feedsvc.refresh import refresh_fields
+from feedsvc.web.access_log import ACCESS_LINE, fields
 
-ACCESS_LINE = '%s [%s] "%s %s HTTP/%d.%d" %d %d "%s" "%s"'
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 
 
 def access_record() -> logging.LogRecord:
-    args = ("127.0.0.1", "30/Nov/2026:04:43:12 +0000", "GET", "/cxnews/cixi.rss", 1, 1, 200, 33270, "-",
-            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36")
-    return logging.LogRecord("aiohttp.access", logging.INFO, "(access log)", 0, ACCESS_LINE, args, None)
+    """The compact access line with its fields, as AccessLog hands it to logging (its logging path)."""
+    args = ("127.0.0.1", "GET", "/cxnews/cixi.rss", 1, 1, 200, 33270, 0.4, USER_AGENT)
+    record = logging.LogRecord("aiohttp.access", logging.INFO, "(access log)", 0, ACCESS_LINE, args, None)
+    record.__dict__.update(fields("127.0.0.1", "GET", "/cxnews/cixi.rss", (1, 1), 200, 33270, "-", USER_AGENT,
+                                  0.0004))
+    return record
 
 
 def refresh_record() -> logging.LogRecord:

@@ -28,7 +28,7 @@ from feedsvc.extract.discovery import nav_links
 from feedsvc.extract.links import find_links
 from feedsvc.fetch.resolver import StaticResolver
 from feedsvc.model import FetchSettings, Rules
-from feedsvc.replica import replica_app
+from feedsvc.seed_site import replica_app
 from feedsvc.store import open_store
 from tests.fixtures import subdomain_portal
 from tests.support import NOW, REPO

@@ -27,7 +27,7 @@ from feedsvc.commands.refresh import refresh_once
 from feedsvc.config import Config, load_config
 from feedsvc.fetch import Fetcher
 from feedsvc.fetch.resolver import StaticResolver
-from feedsvc.replica import replica_app
+from feedsvc.seed_site import replica_app
 from feedsvc.store import open_store
 from tests.support import NOW, REPO
 
@@ -137,7 +137,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 from feedsvc.commands.refresh import refresh_once
 from feedsvc.fetch.resolver import StaticResolver
-from feedsvc.replica import replica_app
+from feedsvc.seed_site import replica_app
 from tests.test_e2e import shipped_config
 from pathlib import Path
 

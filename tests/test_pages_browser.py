@@ -28,7 +28,7 @@ from aiohttp.test_utils import TestServer
 from feedsvc.commands.refresh import refresh_once
 from feedsvc.config import Config
 from feedsvc.fetch.resolver import StaticResolver
-from feedsvc.replica import replica_app
+from feedsvc.seed_site import replica_app
 from feedsvc.store import open_store
 from feedsvc.web import make_app
 from tests.chromium import Chromium, Tab, chromium_binary

@@ -1,4 +1,4 @@
-"""The replica of www.cxnews.cn (seeds/, feedsvc.replica) and the shipped config.yaml that points at it."""
+"""The replica of www.cxnews.cn (seeds/, feedsvc.seed_site) and the shipped config.yaml that points at it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from feedsvc.config import Config, Rules, load_config
 from feedsvc.extract.links import find_links, find_nav_link, next_page_url
-from feedsvc.replica import load_manifest, replica_app
+from feedsvc.seed_site import load_manifest, replica_app
 from tests.support import NOW, REPO
 
 SEEDS = REPO / "seeds"

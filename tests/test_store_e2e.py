@@ -14,7 +14,7 @@ from feedsvc.app import build_app
 from feedsvc.commands.refresh import refresh_once
 from feedsvc.config import Config
 from feedsvc.fetch.resolver import StaticResolver
-from feedsvc.replica import replica_app
+from feedsvc.seed_site import replica_app
 from tests.support import NOW, REPO
 from tests.support.postgres import pg_database_fixture, pg_url_fixture  # noqa: F401 (fixtures)
 from tests.test_e2e import shipped_config

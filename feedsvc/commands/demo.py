@@ -23,7 +23,7 @@ from feedsvc.commands import EXIT_OK
 from feedsvc.config import Config, load_config
 from feedsvc.errors import ConfigError
 from feedsvc.fetch import StaticResolver
-from feedsvc.replica import replica_app
+from feedsvc.seed_site import replica_app
 from feedsvc.web import serve_until_signal
 
 DEMO_HOSTS = ("www.cxnews.cn", "cxnews.cn")

@@ -44,7 +44,7 @@ from aiohttp.abc import AbstractAccessLogger
 from feedsvc.commands.terminal import printable
 from feedsvc.logs import LogHandler
 
-_LINE = '%s "%s %s HTTP/%d.%d" %d %d %.1fms "%s"'
+ACCESS_LINE = '%s "%s %s HTTP/%d.%d" %d %d %.1fms "%s"'
 FLUSH_DELAY = 0.1  # seconds a line may wait in the direct path's buffer
 FLUSH_LINES = 256  # lines that make the buffer written at once
 # Probe messages for the direct path's check: quotes, a backslash, a line break, non-ASCII and a %, so
@@ -102,7 +102,7 @@ class DirectWriter:
         tail = _escaped(suffix + handler.terminator)
         head = _escaped(prefix) + ("%s" + _escaped(middle) if middle is not None else "")
         self._text = head + "%s" + tail  # for write(): any message
-        self._line = head + _LINE + tail  # for add(): an access line's parts, formatted in one go
+        self._line = head + ACCESS_LINE + tail  # for add(): an access line's parts, formatted in one go
         self.lines: list[str] = []
         self.asctime = _LocalTime()
         self._timer: asyncio.TimerHandle | None = None
@@ -115,9 +115,9 @@ class DirectWriter:
         self._added()
 
     def add(self, created: float, parts: tuple[Any, ...]) -> None:
-        """Buffer the access line of `parts` (the values of _LINE, in order)."""
+        """Buffer the access line of `parts` (the values of ACCESS_LINE, in order)."""
         if self.escape and not (parts[0].isprintable() and parts[2].isprintable() and parts[8].isprintable()):
-            self.write(created, _LINE % parts)  # escaped as the formatter escapes the whole message
+            self.write(created, ACCESS_LINE % parts)  # escaped as the formatter escapes the whole message
             return
         self.lines.append(self._line % ((self.asctime(created), *parts) if self.timed else parts))
         self._added()
@@ -270,6 +270,6 @@ class AccessLog(AbstractAccessLogger):
         logger = self.logger
         # What Logger.info does, less findCaller: makeRecord and handle are Logger's public API.
         logger.handle(logger.makeRecord(
-            logger.name, logging.INFO, "(access log)", 0, _LINE, parts, None,
+            logger.name, logging.INFO, "(access log)", 0, ACCESS_LINE, parts, None,
             extra=fields(parts[0], parts[1], parts[2], version, parts[5], parts[6], headers.get(hdrs.REFERER, "-"),
                          parts[8], time)))
