@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 # Site and section names become URL path segments (/{site}/{section}.rss): lower-case, URL-safe.
@@ -273,6 +274,14 @@ class FeedDocument:
     media_type: str  # e.g. "application/rss+xml"
     body: bytes
     updated: datetime | None = None
+
+
+class Listing(NamedTuple):
+    """What a section lists now, in brief: how many entries, and when its feed last changed (the newest
+    time one of them was stored or had its content changed: `Feed.updated` of those entries)."""
+
+    entries: int
+    updated: datetime | None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from bs4 import BeautifulSoup
 from prometheus_client.parser import text_string_to_metric_families
 
 from feedsvc.app import build_app
@@ -306,6 +307,9 @@ async def test_an_invalid_file_changes_nothing_and_is_reported_once_until_fixed(
         assert list((await json_of(client, "/status.json"))["sections"]) == ["news/a", "news/b"]
         index = await (await client.get("/")).text()
         assert "is invalid" in index and expected in index
+        # The store still answers: the banner is about the file, the sections keep their known status.
+        badges = [b.get_text() for b in BeautifulSoup(index, "html.parser").select(".badge")]
+        assert len(badges) == 2 and "unknown" not in badges, badges
         found = await metrics(client)
         assert series(found, "feedsvc_config_reloads_total", outcome="invalid") == 1
         assert series(found, "feedsvc_config_last_reload_successful") == 0

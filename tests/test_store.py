@@ -372,6 +372,27 @@ async def test_entry_counts_follow_the_listings(store: Store) -> None:
     assert (await store.entry_counts())[(SITE, "cixi")] == 2
 
 
+def feed_updated(entries: list[Entry]) -> datetime | None:
+    """What `Feed.updated` makes of stored entries: the newest time one was stored or changed."""
+    return max((t for e in entries for t in (e.updated, e.first_seen) if t), default=None)
+
+
+async def test_listings_give_each_sections_count_and_feed_time_in_one_query(store: Store) -> None:
+    assert await store.listings() == {}
+    await put(store, "cixi", [article(1), article(2)], now=NOW)
+    await put(store, "local", [article(2)], now=NOW + timedelta(hours=1))  # already stored: listed, unchanged
+    await put(store, "cixi", [article(1, content_html="<p>改过的正文</p>")], now=NOW + timedelta(hours=2))
+    listings = await store.listings()
+    assert set(listings) == {(SITE, "cixi"), (SITE, "local")}
+    for (site, section), listing in listings.items():
+        entries = await store.entries(site, section)
+        assert listing == (len(entries), feed_updated(entries)), section
+    assert listings[(SITE, "cixi")] == (2, NOW + timedelta(hours=2))  # the changed content moved it
+    assert listings[(SITE, "local")] == (1, NOW)  # article 2, stored at NOW, unchanged since
+    await put(store, "cixi", [article(3)], now=NOW + timedelta(hours=3), max_entries=1)  # the window trims
+    assert (await store.listings())[(SITE, "cixi")] == (1, NOW + timedelta(hours=3))
+
+
 # -- validators ----------------------------------------------------------------------------------
 
 async def test_validators_round_trip(store: Store) -> None:

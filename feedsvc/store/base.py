@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from feedsvc.model import Entry, RefreshReport, SectionState, UpsertResult, Validators
+from feedsvc.model import Entry, Listing, RefreshReport, SectionState, UpsertResult, Validators
 from feedsvc.store.tables import TableReader, TableWriter
 
 
@@ -87,6 +87,10 @@ class Store(Protocol):
 
     async def entry_counts(self) -> dict[tuple[str, str], int]:
         """How many entries each section lists now (sections listing none may be absent)."""
+
+    async def listings(self) -> dict[tuple[str, str], Listing]:
+        """Each section's listing in brief (count, when its feed last changed), in one query: what a page
+        of every section needs without reading every entry (sections listing none may be absent)."""
 
     async def defer_sections(self, site: str, sections: Sequence[str], until: datetime) -> None:
         """Defer these sections of the site until `until` (a Retry-After heard by a sibling section on

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from feedsvc.errors import StoreError
-from feedsvc.model import Entry, RefreshReport, SectionState, UpsertResult, Validators
+from feedsvc.model import Entry, Listing, RefreshReport, SectionState, UpsertResult, Validators
 from feedsvc.store import leases, postgres_writes
 from feedsvc.store.base import StoreChange
 from feedsvc.store.postgres_dump import PostgresTables
@@ -33,9 +33,11 @@ from feedsvc.store.postgres_schema import MIGRATIONS, Migration
 from feedsvc.store.postgres_writes import ensure_section, record_report
 from feedsvc.store.sqlite_rows import (
     ENTRY_FIELDS,
+    LISTINGS_SQL,
     NEWEST_FIRST,
     STATE_FIELDS,
     entries_from_rows,
+    listing_from_row,
     state_from_row,
     utc_text,
 )
@@ -286,6 +288,11 @@ class PostgresStore:
     async def entry_counts(self) -> dict[tuple[str, str], int]:
         rows = await self._fetch("SELECT site, section, COUNT(*) FROM section_entries GROUP BY site, section")
         return {(site, section): count for site, section, count in rows}
+
+    @_translated
+    async def listings(self) -> dict[tuple[str, str], Listing]:
+        return {(site, section): listing_from_row(count, first_seen, updated)
+                for site, section, count, first_seen, updated in await self._fetch(LISTINGS_SQL)}
 
     @_translated
     async def revision(self, site: str, section: str) -> int:

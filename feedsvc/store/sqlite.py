@@ -21,15 +21,17 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import aiosqlite
 
 from feedsvc.errors import StoreError
-from feedsvc.model import Entry, RefreshReport, SectionState, UpsertResult, Validators
+from feedsvc.model import Entry, Listing, RefreshReport, SectionState, UpsertResult, Validators
 from feedsvc.store import sqlite_writes
 from feedsvc.store.sqlite_dump import SQLiteTables
 from feedsvc.store.sqlite_rows import (
     ENTRY_FIELDS,
+    LISTINGS_SQL,
     NEWEST_FIRST,
     STATE_FIELDS,
     chunks,
     entries_from_rows,
+    listing_from_row,
     placeholders,
     state_from_row,
     utc_text,
@@ -307,6 +309,13 @@ class SQLiteStore:
             rows = await db.execute_fetchall(
                 "SELECT site, section, COUNT(*) FROM section_entries GROUP BY site, section")
         return {(site, section): count for site, section, count in rows}
+
+    @_translated
+    async def listings(self) -> dict[tuple[str, str], Listing]:
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(LISTINGS_SQL)
+        return {(site, section): listing_from_row(count, first_seen, updated)
+                for site, section, count, first_seen, updated in rows}
 
     @_translated
     async def revision(self, site: str, section: str) -> int:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from feedsvc.errors import StoreError
-from feedsvc.model import Entry, SectionState
+from feedsvc.model import Entry, Listing, SectionState
 
 # Older SQLite builds allow 999 host parameters per statement; stay well below.
 IN_CHUNK = 500
@@ -26,6 +26,19 @@ STATE_FIELDS = (
     "site, section, last_attempt, last_success, last_error, consecutive_failures, resolved_url, deferred_until, "
     "last_duration_ms, refreshed_by"
 )
+
+# Each section's listing in brief: entries listed, and the newest first_seen and updated among them
+# (MAX over the fixed-width time text is the newest time).
+LISTINGS_SQL = (
+    "SELECT se.site, se.section, COUNT(*), MAX(e.first_seen), MAX(e.updated) "
+    "FROM section_entries se JOIN entries e ON e.id = se.entry_id GROUP BY se.site, se.section"
+)
+
+
+def listing_from_row(count: int, first_seen: str | None, updated: str | None) -> Listing:
+    """`Feed.updated` of the listed entries: the newest time one was stored or had its content changed."""
+    times = [t for t in (parse_time(first_seen), parse_time(updated)) if t is not None]
+    return Listing(int(count), max(times) if times else None)
 
 
 def utc_text(dt: datetime) -> str:

@@ -16,6 +16,7 @@ from aiohttp import web
 from feedsvc.clock import Clock, utcnow
 from feedsvc.config import Config
 from feedsvc.errors import FeedsvcError, NotFound
+from feedsvc.model import Listing
 from feedsvc.reload import ConfigChange, LiveConfig
 from feedsvc.render import FORMATS
 from feedsvc.render.opml import Outline, render_opml
@@ -36,6 +37,8 @@ log = logging.getLogger("feedsvc.web")
 FEED_CACHE = web.AppKey("feedsvc.feed_cache", FeedCache)
 LIVE_CONFIG = web.AppKey("feedsvc.live_config", LiveConfig)
 STORE_FOLLOWER = web.AppKey("feedsvc.store_follower", StoreFollower)
+
+EMPTY_LISTING = Listing(0, None)  # a section listing nothing yet
 
 
 def text_response(status: int, message: str) -> web.Response:
@@ -190,22 +193,23 @@ class _Views:
 
     async def index(self, request: web.Request) -> web.Response:
         # Rendered per request (people, not pollers, read it): it shows each section's last refresh.
+        # Two queries whatever the number of sections: no section's entries are read (nor pushed through
+        # the render cache) for a count and a time.
         problems: list[str] = []
         try:
             states = {(s.site, s.section): s for s in await self.store.section_states()}
+            listings: dict[tuple[str, str], Listing] | None = await self.store.listings()
         except FeedsvcError as exc:
-            states = {}
+            states, listings = {}, None
             problems.append(f"The store cannot be read, so no section's status is known: {exc}")
         problems += config_problems(self.live)
         summaries = []
         for key, ref in self.cache.refs.items():
-            try:
-                feed = (await self.cache.snapshot(*key)).feed
-            except FeedsvcError:
-                summaries.append(SectionSummary(ref, states.get(key), None, None, known=not problems))
+            if listings is None:
+                summaries.append(SectionSummary(ref, states.get(key), None, None, known=False))
             else:
-                summaries.append(SectionSummary(ref, states.get(key), len(feed.entries), feed.updated,
-                                                known=not problems))
+                listing = listings.get(key, EMPTY_LISTING)
+                summaries.append(SectionSummary(ref, states.get(key), listing.entries, listing.updated))
         return _page_response(index_page(summaries, base=self._base(request), now=self.clock(), problems=problems))
 
     async def opml(self, request: web.Request) -> web.Response:
