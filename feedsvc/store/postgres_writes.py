@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from feedsvc.model import Entry, RefreshReport, Validators
-from feedsvc.store.sqlite_rows import NEWEST_FIRST, time_text
+from feedsvc.store.sqlite_rows import NEWEST_FIRST, report_columns, time_text
 
 # Every change of a section's revision is announced on this channel (payload "site/section") when its
 # transaction commits: replicas LISTEN to it to drop their cached feeds.
@@ -116,9 +116,7 @@ async def ensure_section(db: asyncpg.Connection, site: str, section: str, title:
 
 async def record_report(db: asyncpg.Connection, report: RefreshReport) -> None:
     await ensure_section(db, report.site, report.section)
-    finished = time_text(report.finished)
-    deferred = time_text(report.deferred_until)
-    duration_ms = max(round((report.finished - report.started).total_seconds() * 1000), 0)
+    finished, deferred, duration_ms = report_columns(report)
     if report.ok:
         await db.execute(
             "UPDATE sections SET last_attempt = $1, last_success = $1, last_error = NULL, "

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from feedsvc.errors import StoreError
-from feedsvc.model import Entry, Listing, SectionState
+from feedsvc.model import Entry, Listing, RefreshReport, SectionState
 
 # Older SQLite builds allow 999 host parameters per statement; stay well below.
 IN_CHUNK = 500
@@ -50,6 +50,12 @@ def utc_text(dt: datetime) -> str:
 
 def time_text(dt: datetime | None) -> str | None:
     return None if dt is None else utc_text(dt)
+
+
+def report_columns(report: RefreshReport) -> tuple[str, str | None, int]:
+    """A refresh report's stored values, both backends: finished time, deferral, duration in ms."""
+    duration_ms = max(round((report.finished - report.started).total_seconds() * 1000), 0)
+    return utc_text(report.finished), time_text(report.deferred_until), duration_ms
 
 
 def parse_time(text: str | None) -> datetime | None:

@@ -10,7 +10,7 @@ from typing import Any
 import aiosqlite
 
 from feedsvc.model import Entry, RefreshReport, Validators
-from feedsvc.store.sqlite_rows import NEWEST_FIRST, chunks, placeholders, time_text
+from feedsvc.store.sqlite_rows import NEWEST_FIRST, chunks, placeholders, report_columns, time_text
 
 
 async def insert_entry(
@@ -135,9 +135,7 @@ async def record_report(db: aiosqlite.Connection, report: RefreshReport) -> None
     """Success resets the failure count; a failure counts up and leaves the entries alone. The
     report's deferral (a Retry-After) replaces the stored one: a run the site answered ends it."""
     await ensure_section(db, report.site, report.section)
-    finished = time_text(report.finished)
-    deferred = time_text(report.deferred_until)
-    duration_ms = max(round((report.finished - report.started).total_seconds() * 1000), 0)
+    finished, deferred, duration_ms = report_columns(report)
     if report.ok:
         await db.execute(
             "UPDATE sections SET last_attempt = ?, last_success = ?, last_error = NULL, "
